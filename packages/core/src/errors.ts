@@ -1,0 +1,77 @@
+/**
+ * The one error class of apparmor-monkeys. Every failure the library reports is an
+ * `AppArmorError` whose `code` is one of the stable strings below; the errno the kernel
+ * returned (if any) is kept as `cause`. Codes never change meaning; new ones may be added.
+ */
+
+export const ErrorCodes = {
+  /** The profile (or namespace) is not loaded in the kernel, or not visible here (ENOENT). */
+  NOT_FOUND: 'ERR_AA_NOT_FOUND',
+  /** The current profile does not allow this transition (EACCES). */
+  NOT_PERMITTED: 'ERR_AA_NOT_PERMITTED',
+  /** no_new_privs is set on a confined task and the target is not a subset (EPERM). */
+  NO_NEW_PRIVS: 'ERR_AA_NO_NEW_PRIVS',
+  /** A profile or hat name was rejected before anything was written to the kernel. */
+  INVALID_NAME: 'ERR_AA_INVALID_NAME',
+  /** The kernel rejected the request as malformed (EINVAL), or an argument is out of range. */
+  INVALID: 'ERR_AA_INVALID',
+  /** AppArmor is not enabled in this kernel (module absent, disabled at boot, no securityfs). */
+  DISABLED: 'ERR_AA_DISABLED',
+  /** The procfs interface could not be reached (no /proc, permission model, unknown error). */
+  UNAVAILABLE: 'ERR_AA_UNAVAILABLE',
+  /** The write came from a thread other than the one it targets (EACCES from procfs itself). */
+  WRONG_THREAD: 'ERR_AA_WRONG_THREAD',
+  /** change_hat: the current profile has no hats (ECHILD). */
+  NO_HATS: 'ERR_AA_NO_HATS',
+  /** change_hat: not confined, not a hat, or ptrace/NNP forbids it (EPERM). */
+  HAT_NOT_PERMITTED: 'ERR_AA_HAT_NOT_PERMITTED',
+  /** The task's credentials are overridden (EBUSY). */
+  BUSY: 'ERR_AA_BUSY',
+  /** A runtime change left a thread that can run application I/O in the old profile. */
+  INCOMPLETE: 'ERR_AA_INCOMPLETE',
+  /** A runtime change cannot be made complete in this process (e.g. UV_USE_IO_URING=1). */
+  UNSUPPORTED: 'ERR_AA_UNSUPPORTED',
+  /** The spawning thread's onexec setting could not be restored after an exec-time confinement. */
+  RESTORE_FAILED: 'ERR_AA_RESTORE_FAILED',
+  /** A process or worker that should be confined reports another label. */
+  NOT_CONFINED: 'ERR_AA_NOT_CONFINED',
+  /** An option has a wrong type or value. */
+  OPTIONS: 'ERR_AA_OPTIONS',
+} as const
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
+
+export interface AppArmorErrorDetails {
+  /** The profile (or hat) the operation was about. */
+  profile?: string
+  /** The operation, e.g. `changeProfile`. */
+  operation?: string
+  /** The errno code name (`ENOENT`, …) when the kernel answered. */
+  errno?: string
+  /** The underlying error (a Node system error for kernel answers). */
+  cause?: unknown
+}
+
+export class AppArmorError extends Error {
+  readonly code: ErrorCode
+  readonly profile: string | undefined
+  readonly operation: string | undefined
+  readonly errno: string | undefined
+
+  constructor(code: ErrorCode, message: string, details: AppArmorErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.code = code
+    this.profile = details.profile
+    this.operation = details.operation
+    this.errno = details.errno
+  }
+
+  override get name(): string {
+    return 'AppArmorError'
+  }
+}
+
+/** True if `err` is an AppArmorError (optionally: with this code). */
+export function isAppArmorError(err: unknown, code?: ErrorCode): err is AppArmorError {
+  return err instanceof AppArmorError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,2 @@
+export { AppArmorError, ErrorCodes, isAppArmorError } from './errors'
+export type { AppArmorErrorDetails, ErrorCode } from './errors'
