@@ -1,0 +1,47 @@
+/**
+ * Contracts of the in-process emulator. The interception layer hands a request here; the
+ * emulator either answers it byte-exactly (what the real command would print, on this
+ * machine, for this child's env/cwd/uid) or returns `null`, and the request goes to the kernel.
+ */
+
+/** What the child would have been started with. Everything an answer depends on comes from here. */
+export interface ChildContext {
+  /** The child's environment (spawn's `env`, else the parent's `process.env`). */
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** The child's working directory (absolute). */
+  readonly cwd: string
+  /** The child's real uid and gid (spawn's `uid`/`gid`, else the parent's). */
+  readonly uid: number
+  readonly gid: number
+}
+
+/** A finished emulated run: exactly the bytes and status the real command would produce. */
+export interface EmulationResult {
+  readonly stdout: Buffer
+  readonly stderr: Buffer
+  /** Exit status (0–255). Emulated commands never end by a signal. */
+  readonly status: number
+}
+
+/** Input and context of one emulated command inside a pipeline or sequence. */
+export interface CommandIO {
+  readonly ctx: ChildContext
+  /** Bytes on the command's stdin (empty when nothing is piped in). */
+  readonly stdin: Buffer
+}
+
+/**
+ * One emulated program. `run` gets argv without argv[0] and returns the exact result, or
+ * `null` when this invocation cannot be answered byte-exactly (an unsupported flag, a file
+ * it cannot read the same way, …): then the whole command line is passed to the kernel.
+ */
+export interface EmulatedCommand {
+  /** The program's name as found on PATH, e.g. `getconf`. */
+  readonly name: string
+  run(args: readonly string[], io: CommandIO): EmulationResult | null
+}
+
+/** What the interception layer asks: a shell line (`/bin/sh -c …`) or a direct exec. */
+export type EmulationRequest =
+  | { readonly kind: 'shell'; readonly shell: string; readonly script: string; readonly ctx: ChildContext }
+  | { readonly kind: 'exec'; readonly file: string; readonly args: readonly string[]; readonly ctx: ChildContext }
