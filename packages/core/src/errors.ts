@@ -52,6 +52,10 @@ export interface AppArmorErrorDetails {
   cause?: unknown
 }
 
+// A registry-wide brand, so `instanceof` holds across duplicate installs of this package
+// (and across the ESM/CJS copies a loader may create).
+const kBrand = Symbol.for('apparmor-monkeys.AppArmorError')
+
 export class AppArmorError extends Error {
   readonly code: ErrorCode
   readonly profile: string | undefined
@@ -64,12 +68,19 @@ export class AppArmorError extends Error {
     this.profile = details.profile
     this.operation = details.operation
     this.errno = details.errno
+    Object.defineProperty(this, kBrand, { value: true })
   }
 
   override get name(): string {
     return 'AppArmorError'
   }
 }
+
+// Defined, not assigned: Function.prototype[Symbol.hasInstance] is read-only.
+Object.defineProperty(AppArmorError, Symbol.hasInstance, {
+  value: (value: unknown): boolean =>
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kBrand] === true,
+})
 
 /** True if `err` is an AppArmorError (optionally: with this code). */
 export function isAppArmorError(err: unknown, code?: ErrorCode): err is AppArmorError {
