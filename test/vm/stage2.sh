@@ -7,7 +7,8 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/r
 # No auditd: the kernel prints audit records itself; do not let printk drop them.
 echo 0 > /proc/sys/kernel/printk_ratelimit
 cd /
-echo "AAM-STAGE2-START"
+read -r up _ < /proc/uptime
+echo "AAM-STAGE2-START uptime=${up}s"
 NODE=${AAM_NODE:-node}
 "$NODE" "$AAM_REPO/test/vm/guest.cjs" /mnt
 rc=$?

@@ -86,7 +86,7 @@ export function assertGuestTap(t: tap.Test, step: VmStepResult): void {
     t.fail(`${label}: no guest test ran`, { stdout: step.stdout, stderr: stderrTail })
   }
   const plan = results.plan
-  if (plan.start !== 1 || plan.end !== results.count) {
+  if (results.bailout === false && (plan.start !== 1 || plan.end !== results.count)) {
     t.fail(`${label}: plan ${plan.start}..${plan.end} does not match ${results.count} test points`)
   }
   for (const f of results.failures) {

@@ -208,9 +208,11 @@ function inspect(): { layout?: VmLayout; missing: string[] } {
   const dir = vmDir(root)
   const stamp = readStamp(path.join(dir, 'stamp'))
   const kver = stamp?.['kver']
-  const kernel = kver ? path.join(dir, 'kernel', kver, 'vmlinuz') : ''
+  // vmlinux (PVH boot, no in-guest decompression) when setup.sh could unpack it, else vmlinuz.
+  const image = stamp?.['kernel']
+  const kernel = kver && image ? path.join(dir, 'kernel', kver, image) : ''
   const initrd = path.join(dir, 'initramfs.cpio.gz')
-  if (!stamp || !kver || !fs.existsSync(kernel) || !fs.existsSync(initrd)) {
+  if (!stamp || !kernel || !fs.existsSync(kernel) || !fs.existsSync(initrd)) {
     missing.push(`the VM cache in ${dir} (run test/vm/setup.sh)`)
   } else if (
     stamp['init'] !== sha256(path.join(root, 'test', 'vm', 'init')) ||
@@ -286,6 +288,7 @@ function boot(layout: VmLayout, out: string, o: ResolvedOptions): Promise<BootRe
     `aa.node=${layout.node}`,
   ].join(' ')
   const args = [
+    '-nodefaults',
     '-accel', 'tcg',
     '-smp', String(o.smp),
     '-m', String(o.memMiB),
