@@ -13,6 +13,13 @@ export interface ChildContext {
   /** The child's real uid and gid (spawn's `uid`/`gid`, else the parent's). */
   readonly uid: number
   readonly gid: number
+  /**
+   * The child's supplementary groups, when the interception layer knows them (libuv drops
+   * them with `setgroups(0)` whenever spawn's `uid` or `gid` option is given). Absent: the
+   * parent's groups when uid/gid equal the parent's, none when the parent is root and they
+   * differ; commands whose answer depends on groups return `null` when neither applies.
+   */
+  readonly groups?: readonly number[]
 }
 
 /** A finished emulated run: exactly the bytes and status the real command would produce. */
@@ -28,6 +35,18 @@ export interface CommandIO {
   readonly ctx: ChildContext
   /** Bytes on the command's stdin (empty when nothing is piped in). */
   readonly stdin: Buffer
+  /**
+   * argv[0] exactly as the child would receive it (`id` from a shell line, `/usr/bin/id`
+   * from an absolute exec). Error messages start with it; commands return `null` for an
+   * answer that needs it when it is absent.
+   */
+  readonly argv0?: string
+  /**
+   * Whether the child's stdout would be a terminal (inherited TTY). Some programs change
+   * their output on a TTY (`lsb_release` adds a line on stderr); they return `null` when
+   * this is absent or true.
+   */
+  readonly stdoutIsTTY?: boolean
 }
 
 /**
