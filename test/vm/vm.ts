@@ -266,6 +266,7 @@ function qemuEscape(value: string): string {
 }
 
 function consoleTail(text: string): string {
+  if (text.trim() === '') return '(the console is empty: the kernel had not reached /init)'
   return text.split('\n').slice(-CONSOLE_TAIL_LINES).join('\n')
 }
 
