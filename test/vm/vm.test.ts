@@ -2,15 +2,14 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import t from 'tap'
+import { skipOrFail } from '../support/require-vm'
 import { assertGuestTap } from './tap'
 import { runVm, vmPrerequisites } from './vm'
 
 const fixtures = path.join(__dirname, 'fixtures')
-const noParser = ['/usr/sbin/apparmor_parser', '/sbin/apparmor_parser'].some((p) => fs.existsSync(p))
-  ? false
-  : 'apparmor_parser is not installed (run test/vm/setup.sh)'
-const pre = vmPrerequisites()
-const noVm = pre.ok ? false : `test VM unavailable: ${pre.reason}`
+const parser = ['/usr/sbin/apparmor_parser', '/sbin/apparmor_parser'].some((p) => fs.existsSync(p))
+const noParser = skipOrFail(parser ? { ok: true } : { ok: false, reason: 'apparmor_parser is not installed' }, 'apparmor_parser')
+const noVm = skipOrFail(vmPrerequisites())
 
 t.test('a profile with a syntax error fails the run with the parser message, before any boot', { skip: noParser }, async (t) => {
   const dir = t.testdir({ 'broken.aa': 'profile aam-broken {\n  /** rr x,\n}\n' })
