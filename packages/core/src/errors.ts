@@ -50,6 +50,8 @@ export interface AppArmorErrorDetails {
   errno?: string
   /** The underlying error (a Node system error for kernel answers). */
   cause?: unknown
+  /** Structured context, e.g. the confinement report of an incomplete change. */
+  data?: unknown
 }
 
 // A registry-wide brand, so `instanceof` holds across duplicate installs of this package
@@ -61,6 +63,7 @@ export class AppArmorError extends Error {
   readonly profile: string | undefined
   readonly operation: string | undefined
   readonly errno: string | undefined
+  readonly data: unknown
 
   constructor(code: ErrorCode, message: string, details: AppArmorErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
@@ -68,6 +71,7 @@ export class AppArmorError extends Error {
     this.profile = details.profile
     this.operation = details.operation
     this.errno = details.errno
+    this.data = details.data
     Object.defineProperty(this, kBrand, { value: true })
   }
 

@@ -31,3 +31,5 @@ export type {
   ThreadLabel,
   ThreadRef,
 } from './kernel'
+export { confine, confineSync, withExecProfile, createExecConfiner, threadpoolSize, ioUringEnabled } from './confine'
+export type { ConfineOptions, ConfineReport, ConfinedThread, ThreadRole, ExecConfinerOptions } from './confine'

@@ -15,13 +15,15 @@ export interface Outcome {
   message?: string
 }
 
+export const TEST_PKG = path.resolve(__dirname, '..', '..', '..')
 export const PROBE = path.join(__dirname, 'fixtures', 'probe.js')
 
 /** Runs `argv` (optionally under `aa-exec -p profile`) and returns stdout, failing loudly otherwise. */
 export function run(argv: string[], opts: { profile?: string; env?: NodeJS.ProcessEnv } = {}) {
   const full = opts.profile ? ['aa-exec', '-p', opts.profile, '--', ...argv] : argv
   const [cmd, ...args] = full as [string, ...string[]]
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: opts.env ?? process.env, timeout: 120_000 })
+  // cwd: the test package, so `node -e "require('@apparmor-monkeys/core')"` resolves
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: opts.env ?? process.env, timeout: 120_000, cwd: TEST_PKG })
   return r
 }
 

@@ -15,7 +15,8 @@ test('isEnabled and getCon on an unconfined process', () => {
   const [en, con, exec] = probe([['isEnabled'], ['getCon'], ['getExecCon']])
   assert.deepEqual(en?.value, { enabled: true, securityfs: '/sys/kernel/security/apparmor', message: 'AppArmor is enabled (/sys/kernel/security/apparmor)' })
   assert.equal(con?.value.label, 'unconfined')
-  assert.equal(con?.value.mode, null)
+  assert.equal(con?.value.unconfined, true)
+  assert.equal('mode' in (con?.value ?? {}), false, 'unconfined has no mode')
   assert.equal(exec?.value, null, 'no onexec set')
 })
 
@@ -97,6 +98,12 @@ test('no_new_privs: a confined task cannot change to a non-subset profile (ERR_A
   assert.equal(st?.value.current.label, 'aam-start//&aam-target')
 })
 
+test('stackProfile from a confined task needs "change_profile -> &p"; without it: not permitted, with the & form suggested', () => {
+  const [r] = probe([['stackProfile', 'aam-target']], { profile: 'aam-nochange' })
+  assert.equal(r?.code, 'ERR_AA_NOT_PERMITTED')
+  assert.match(r?.message ?? '', /change_profile -> &aam-target,/)
+})
+
 test('stackProfile: the label becomes a stack and both profiles apply', () => {
   audit()
   const [st, con, secret] = probe([['stackProfile', 'aam-target'], ['getCon'], ['read', '/tmp/secret']], { profile: 'aam-start' })
@@ -148,7 +155,8 @@ test('stackOnExec: the child runs under the stack', () => {
   audit()
   const [set, child] = probe([['stackOnExec', 'aam-target'], ['child']])
   assert.equal(set?.ok, true, set?.message)
-  assert.deepEqual(child?.value.labels, ['aam-target (enforce)'], 'stacking onto unconfined yields the profile itself')
+  // measured: the kernel keeps unconfined as a stack member at exec (unlike stackProfile now)
+  assert.deepEqual(child?.value.labels, ['aam-target//&unconfined (enforce)'])
   assert.equal(child?.value.secret, 'EACCES')
 })
 

@@ -83,6 +83,8 @@ export interface Kernel {
   isEnabled(): EnabledStatus
   /** The calling thread. */
   thread(): ThreadRef
+  /** The path of thread `tid`'s attr file (for the confinement layer's pool relabel). */
+  taskAttrPath(tid: number, attr: 'current' | 'exec'): string
   /** Writes a raw command (libapparmor's strings) to the calling thread's attr; for the confinement layer. */
   writeAttr(attr: 'current' | 'exec', command: string, operation: KernelOperation, name: string): void
 }
@@ -293,6 +295,7 @@ export function createKernel(options: KernelOptions = {}): Kernel {
     threadLabels,
     isEnabled,
     thread: () => procfs.thread(),
+    taskAttrPath: (tid, attr) => procfs.taskAttr(tid, attr, 'confine'),
     writeAttr: (attr, command, operation, name) => writeAttr(attr, command, operation, name),
   }
 }

@@ -1,3 +1,4 @@
+import { constants } from 'node:os'
 import { AppArmorError, ErrorCodes, type ErrorCode } from '../errors'
 
 /** The libapparmor call a write stands for; it decides how an errno reads. */
@@ -21,6 +22,20 @@ export interface KernelErrorContext {
   readonly enabled?: boolean
 }
 
+/**
+ * The errno's name. libuv has no name for some errnos the kernel returns here (ECHILD from
+ * change_hat): Node then says `UNKNOWN`, and the number tells.
+ */
+function errnoName(err: unknown): string {
+  const e = err as NodeJS.ErrnoException | undefined
+  const code = e?.code
+  if (code && code !== 'UNKNOWN') return code
+  if (typeof e?.errno === 'number') {
+    for (const [name, n] of Object.entries(constants.errno)) if (n === -e.errno) return name
+  }
+  return 'UNKNOWN'
+}
+
 function describeCall(ctx: KernelErrorContext): string {
   return ctx.name === undefined ? `${ctx.operation}()` : `${ctx.operation}(${JSON.stringify(ctx.name)})`
 }
@@ -31,10 +46,11 @@ function describeCall(ctx: KernelErrorContext): string {
  */
 export function kernelError(err: unknown, ctx: KernelErrorContext): AppArmorError {
   if (err instanceof AppArmorError) return err
-  const errno = (err as NodeJS.ErrnoException | undefined)?.code ?? 'UNKNOWN'
+  const errno = errnoName(err)
   const call = describeCall(ctx)
   const from = ctx.current === undefined ? 'the current profile' : `the current profile '${ctx.current}'`
   const isHat = ctx.operation === 'changeHat' || ctx.operation === 'revertHat'
+  const isStack = ctx.operation === 'stackProfile' || ctx.operation === 'stackOnExec'
   let code: ErrorCode
   let text: string
   switch (errno) {
@@ -49,7 +65,7 @@ export function kernelError(err: unknown, ctx: KernelErrorContext): AppArmorErro
       code = ErrorCodes.NOT_PERMITTED
       text = isHat
         ? `the kernel refused the change_hat token (a wrong token normally kills the task)`
-        : `${from} does not allow this transition; add "change_profile -> ${ctx.name}," to it ` +
+        : `${from} does not allow this transition; add "change_profile -> ${isStack ? '&' : ''}${ctx.name}," to it ` +
           `(and reload it with apparmor_parser -r)`
       break
     case 'EPERM':

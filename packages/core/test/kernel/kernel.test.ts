@@ -117,6 +117,9 @@ t.test('errno mapping: stable codes, the name and the fix in the message, errno 
     ['EBUSY', { operation: 'changeProfile', name: 'p' }, ErrorCodes.BUSY, /overridden/],
     ['EIO', { operation: 'changeProfile', name: 'p' }, ErrorCodes.UNAVAILABLE, /EIO/],
   ]
+  // libuv has no name for ECHILD: Node reports code UNKNOWN with errno -10
+  const echild = Object.assign(new Error('unknown error'), { code: 'UNKNOWN', errno: -10 })
+  t.match(kernelError(echild, { operation: 'changeHat', name: 'h', current: 'p' }), { code: ErrorCodes.NO_HATS, errno: 'ECHILD' })
   for (const [errno, ctx, code, msg] of cases) {
     const cause = e(errno)
     const err = kernelError(cause, ctx)

@@ -1,0 +1,6 @@
+export { confine, confineSync } from './runtime'
+export type { ConfineOptions, ConfineReport, ConfinedThread, ThreadRole } from './runtime'
+export { withExecProfile, createExecConfiner } from './exec'
+export type { ExecConfinerOptions } from './exec'
+export { confineAtBoot } from './boot'
+export { threadpoolSize, ioUringEnabled, runtimeThreadCount } from './threads'

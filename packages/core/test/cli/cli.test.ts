@@ -1,0 +1,34 @@
+// The CLI's behaviour where AppArmor is absent (this host) and its usage errors; the
+// real-profile paths run in the VM suite (test/kernel/guest/cli.test.ts).
+import t from 'tap'
+import * as path from 'node:path'
+import * as fs from 'node:fs'
+import { spawnSync } from 'node:child_process'
+
+const CLI = path.resolve(__dirname, '..', '..', 'dist', 'cli.js')
+const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' })
+const hasAppArmor = fs.existsSync('/sys/module/apparmor/parameters/enabled')
+
+t.test('usage errors exit 1 with the usage text', async (t) => {
+  for (const args of [[], ['bogus'], ['exec'], ['exec', '-p', 'x'], ['exec', '--', 'true'], ['audit']]) {
+    const r = cli(...args)
+    t.equal(r.status, 1, args.join(' '))
+    t.match(r.stderr, /usage:\n  apparmor-monkeys status/)
+  }
+  const bad = cli('status', '--pid', 'nope')
+  t.equal(bad.status, 1)
+  t.match(bad.stderr, /--pid must be a process id.*ERR_AA_OPTIONS/)
+  t.equal(cli('--help').status, 0)
+})
+
+t.test('without AppArmor: status says why and exits 2; exec refuses with exit 2 and runs nothing', { skip: hasAppArmor && 'this host has AppArmor' }, async (t) => {
+  const s = cli('status')
+  t.equal(s.status, 2)
+  t.match(s.stdout, /^AppArmor: NOT enabled — this kernel has no AppArmor module/)
+  const j = cli('status', '--json')
+  t.match(JSON.parse(j.stdout), { enabled: { enabled: false, reason: 'module-absent', errno: 'ENOSYS' }, threads: [] })
+  const e = cli('exec', '-p', 'web-worker', '--', process.execPath, '-e', 'console.log("ran")')
+  t.equal(e.status, 2)
+  t.equal(e.stdout, '')
+  t.match(e.stderr, /AppArmor is not enabled.*\[ERR_AA_DISABLED\]/)
+})

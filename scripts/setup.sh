@@ -1,0 +1,45 @@
+#!/bin/sh
+# Prepares a fresh Debian/Ubuntu machine with Node 20 for the demo and the test suite:
+# pnpm (pinned), the workspace's dependencies, a build, and with --vm the system packages
+# (qemu, apparmor, busybox-static, redis-server) plus the real-AppArmor test VM.
+# Root is needed only for apt; as a user, sudo is used for that step when it exists.
+#
+# usage: scripts/setup.sh [--vm]
+set -eu
+cd "$(dirname "$0")/.."
+PNPM_VERSION=12.4.2
+say() { echo "setup: $*" >&2; }
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else say "needs root for: $*"; return 3; fi
+}
+
+# 1. pnpm, pinned (the lockfile is made by this version)
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  say "installing pnpm@$PNPM_VERSION"
+  if [ "$(id -u)" = 0 ]; then
+    npm install -g --no-fund --no-audit "pnpm@$PNPM_VERSION" >/dev/null
+  else
+    mkdir -p .cache/pnpm
+    npm install --prefix .cache/pnpm --no-fund --no-audit --no-save "pnpm@$PNPM_VERSION" >/dev/null
+    PATH="$PWD/.cache/pnpm/node_modules/.bin:$PATH"; export PATH
+  fi
+fi
+
+# 2. dependencies and build
+pnpm install --frozen-lockfile --reporter=silent
+pnpm run build >/dev/null
+
+# 3. system packages and the VM
+if [ "${1:-}" = "--vm" ]; then
+  need=""
+  command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
+  if [ -n "$need" ]; then
+    say "installing$need"
+    as_root sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$need" >/dev/null
+  fi
+  if ! sh test/vm/setup.sh --check 2>/dev/null; then
+    as_root sh test/vm/setup.sh
+  fi
+fi
