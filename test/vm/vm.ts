@@ -70,7 +70,6 @@ function defaults(env: NodeJS.ProcessEnv = process.env) {
     /** Overrides the computed wall-clock limit of a run when set. */
     timeoutMs: env['AAM_VM_TIMEOUT_MS'] === undefined ? undefined : num('AAM_VM_TIMEOUT_MS', 1),
     keepOut: env['AAM_VM_KEEP'] === '1',
-    vmDir: env['AAM_VM_DIR'] || undefined,
   }
 }
 
@@ -133,8 +132,9 @@ function repoRoot(): string {
   }
 }
 
+/** The cache setup.sh fills (same default and variable as setup.sh). */
 function vmDir(root: string): string {
-  return defaults().vmDir ?? path.join(root, '.cache', 'vm')
+  return process.env['AAM_VM_DIR'] || path.join(root, '.cache', 'vm')
 }
 
 function findExecutable(name: string, extraDirs: string[] = []): string | undefined {
