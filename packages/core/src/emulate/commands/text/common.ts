@@ -1,0 +1,162 @@
+/**
+ * Shared pieces of the text tools: the locale gate, file reading with the errors GNU tools
+ * report, file-name quoting in messages, and results as byte strings.
+ */
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import type { ChildContext, CommandIO, EmulationResult } from '../../types'
+
+const ASCII = /^[\x00-\x7f]*$/
+
+/** A JS string argument as the bytes the program receives (UTF-8), one char per byte. */
+export function argBytes(s: string): string {
+  return ASCII.test(s) ? s : Buffer.from(s, 'utf8').toString('latin1')
+}
+
+export function isAscii(s: string): boolean {
+  return ASCII.test(s)
+}
+
+function category(env: ChildContext['env'], name: string): string {
+  const all = env.LC_ALL
+  if (all !== undefined && all !== '') return all
+  const own = env[name]
+  if (own !== undefined && own !== '') return own
+  const lang = env.LANG
+  return lang !== undefined && lang !== '' ? lang : 'C'
+}
+
+function plainC(v: string): boolean {
+  return v === 'C' || v === 'POSIX'
+}
+
+function cUtf8(v: string): boolean {
+  return v === 'C.UTF-8' || v === 'C.utf8'
+}
+
+/**
+ * The locale facts a text tool depends on, or null when the child's locale could change the
+ * answer (anything but C/POSIX and C.UTF-8, or LANGUAGE selecting translated messages).
+ */
+export interface TextLocale {
+  /** LC_CTYPE is UTF-8 (multibyte characters exist). */
+  readonly utf8: boolean
+}
+
+const C_LOCALE: TextLocale = { utf8: false }
+const UTF8_LOCALE: TextLocale = { utf8: true }
+
+export function textLocale(env: ChildContext['env']): TextLocale | null {
+  // POSIXLY_CORRECT changes option parsing and several outputs.
+  if (env.POSIXLY_CORRECT !== undefined) return null
+  const ctype = category(env, 'LC_CTYPE')
+  const messages = category(env, 'LC_MESSAGES')
+  const collate = category(env, 'LC_COLLATE')
+  const numeric = category(env, 'LC_NUMERIC')
+  for (const v of [messages, collate, numeric]) if (!plainC(v) && !cUtf8(v)) return null
+  const language = env.LANGUAGE
+  if (language !== undefined && language !== '' && !plainC(messages)) return null
+  if (plainC(ctype)) return C_LOCALE
+  if (cUtf8(ctype)) return UTF8_LOCALE
+  return null
+}
+
+/** Reads of files happen with our credentials: only answer when they are the child's. */
+export function sameCredentials(ctx: ChildContext): boolean {
+  return ctx.uid === process.geteuid?.() && ctx.gid === process.getegid?.()
+}
+
+export type ReadResult =
+  | { readonly ok: true; readonly data: string }
+  | { readonly ok: false; readonly error: 'ENOENT' | 'EACCES' | 'ENOTDIR' | 'EISDIR' }
+
+export const STRERROR: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  ENOTDIR: 'Not a directory',
+  EISDIR: 'Is a directory',
+}
+
+const { O_RDONLY, O_NONBLOCK, O_NOCTTY } = fs.constants
+
+/**
+ * Reads a file operand (a byte string) as a byte string. Null when the answer could differ
+ * from the real tool's (a FIFO, a device, an unexpected error, other credentials).
+ */
+export function readFileOperand(name: string, ctx: ChildContext): ReadResult | null {
+  if (!sameCredentials(ctx)) return null
+  const abs = path.resolve(ctx.cwd, name)
+  const p = ASCII.test(abs) ? abs : Buffer.from(abs, 'latin1')
+  let fd: number
+  try {
+    fd = fs.openSync(p, O_RDONLY | O_NONBLOCK | O_NOCTTY)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') return { ok: false, error: code }
+    return null
+  }
+  try {
+    const st = fs.fstatSync(fd)
+    if (st.isDirectory()) return { ok: false, error: 'EISDIR' }
+    if (st.isCharacterDevice() && st.rdev === NULL_RDEV) return { ok: true, data: '' }
+    if (!st.isFile()) return null
+    return { ok: true, data: fs.readFileSync(fd).toString('latin1') }
+  } catch {
+    return null
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+/** /dev/null is char device 1:3. */
+const NULL_RDEV = (1 << 8) | 3
+
+/** The size `stat` reports for a regular file operand (wc's column width uses it). */
+export function fileSize(name: string, ctx: ChildContext): number | null {
+  const abs = path.resolve(ctx.cwd, name)
+  const st = fs.statSync(ASCII.test(abs) ? abs : Buffer.from(abs, 'latin1'), { throwIfNoEntry: false })
+  if (st === undefined) return null
+  return st.isFile() ? st.size : -1
+}
+
+/** The piped stdin as a byte string (bails through the shell when it is the caller's). */
+export function stdinText(io: CommandIO): string {
+  return io.stdin.toString('latin1')
+}
+
+const SAFE_NAME = /^[A-Za-z0-9%+,./:@_-]+$/
+
+/**
+ * A file name as coreutils' `quotef` prints it, or null when the shell-escape quoting would be
+ * needed (not answered: its exact form depends on the characters).
+ */
+export function quotef(name: string): string | null {
+  return SAFE_NAME.test(name) ? name : null
+}
+
+/** coreutils' `quoteaf`: always single-quoted (null for names needing other quoting). */
+export function quoteaf(name: string): string | null {
+  return /^[^'\\\x00-\x1f\x7f-\xff]*$/.test(name) ? `'${name}'` : null
+}
+
+/** Splits input into lines; `last` tells whether the final line had its newline. */
+export function splitLines(data: string): { lines: string[]; terminated: boolean } {
+  if (data === '') return { lines: [], terminated: true }
+  const terminated = data.endsWith('\n')
+  const lines = (terminated ? data.slice(0, -1) : data).split('\n')
+  return { lines, terminated }
+}
+
+export function result(stdout: string, stderr: string, status: number): EmulationResult {
+  return {
+    stdout: Buffer.from(stdout, 'latin1'),
+    stderr: Buffer.from(stderr, 'latin1'),
+    status,
+  }
+}
+
+/** Parses a decimal count (GNU xstrtoumax without suffixes); null for anything else. */
+export function parseCount(s: string): number | null {
+  if (!/^[0-9]+$/.test(s) || s.length > 15) return null
+  return Number(s)
+}
