@@ -1,0 +1,31 @@
+import type { ResolvedInterceptOptions } from '../options'
+import { type CallShape, type SpawnCall, commandLine, shapeOf } from './call'
+import { callerStack, hasSubscribers, publish } from './diagnostics'
+import { type Emulability, type Verdict, decide } from './policy'
+
+/** The single decision point every layer calls: decide, time it, publish it. */
+export class Engine {
+  constructor(readonly options: ResolvedInterceptOptions) {}
+
+  decide(call: SpawnCall, emulability: Emulability): Verdict & { readonly shape: CallShape } {
+    const start = process.hrtime.bigint()
+    const shape = shapeOf(call)
+    const verdict = decide(call, shape, emulability, this.options)
+    if (hasSubscribers()) {
+      const durationNs = Number(process.hrtime.bigint() - start)
+      publish({
+        command: commandLine(shape),
+        file: call.file,
+        args: call.argv.slice(1),
+        decision: verdict.decision,
+        reason: verdict.reason,
+        ...(verdict.profile === undefined ? {} : { profile: verdict.profile }),
+        api: call.api,
+        durationNs,
+        stack: callerStack(),
+        ...(verdict.emulatorError === undefined ? {} : { emulatorError: verdict.emulatorError }),
+      })
+    }
+    return { ...verdict, shape }
+  }
+}

@@ -1,0 +1,8 @@
+export { install, uninstall, status } from './install'
+export type { InterceptHandle, InterceptStatus, LayerStatus } from './install'
+export { EXEC_CHANNEL, subscribe } from './diagnostics'
+export type { ExecEvent } from './diagnostics'
+export type { DecisionReason } from './policy'
+export { EMULATED_PID_BASE, isEmulatedPid } from './emulated'
+export { commandWords } from './programs'
+export type { ProgramWords } from './programs'

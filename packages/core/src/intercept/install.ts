@@ -1,0 +1,258 @@
+import type { CommandRule, InterceptOptions, ResolvedInterceptOptions, UnknownPolicy } from '../options'
+import { resolveInterceptOptions } from '../options'
+import type { AsyncSpawnOptions, NativeAsyncSpawn, ProcessHandle } from './async'
+import type { Engine } from './engine'
+import type { LogSink } from './log'
+import type * as Runtime from './runtime'
+import type { NativeSyncSpawn, SyncSpawnOptions } from './sync'
+import type { SyncExports } from './sync-api'
+
+/**
+ * install() / uninstall() / status(): the patches that bring every way JS starts a process
+ * to one decision point (Engine.decide). Two layers:
+ *
+ * - sync: `process.binding('spawn_sync').spawn` (spawnSync, execSync, execFileSync, including
+ *   references taken before install and ESM named imports). When process.binding throws
+ *   (Node's permission model), the `child_process` exports spawnSync/execSync/execFileSync are
+ *   replaced instead and `module.syncBuiltinESMExports()` is called; references taken before
+ *   install are then not covered, and status() says so.
+ * - async: `Process.prototype.spawn` of process_wrap (spawn, exec, execFile, fork, their
+ *   promisified forms, cluster). Reached through `process.binding('process_wrap')`, or,
+ *   when that is unavailable, through the handle of a ChildProcess: the same native prototype.
+ *
+ * A programmatic install covers the current thread's JavaScript realm; each worker thread has
+ * its own `child_process`, covered when the register preload runs in it (see register.ts).
+ */
+
+export interface LayerStatus {
+  readonly active: boolean
+  /** What is patched. */
+  readonly via: string | null
+  /** What the layer covers, or why it is degraded / inactive. */
+  readonly detail: string
+}
+
+export interface InterceptStatus {
+  readonly installed: boolean
+  readonly layers: {
+    readonly sync: LayerStatus
+    readonly async: LayerStatus
+  }
+  readonly policy: {
+    readonly unknown: UnknownPolicy
+    readonly allow: readonly string[]
+    readonly deny: readonly string[]
+    readonly confine: readonly { readonly match: string; readonly profile: string }[]
+    readonly emulation: boolean
+    readonly log: string | null
+  } | null
+}
+
+export interface InterceptHandle {
+  /** The options in force (validated, defaults filled in). */
+  readonly options: ResolvedInterceptOptions
+  /** Same as the module's uninstall(). */
+  uninstall(): void
+  status(): InterceptStatus
+}
+
+interface Installed {
+  readonly options: ResolvedInterceptOptions
+  /** Created on the first request. */
+  engine: Engine | null
+  log: { sink: LogSink; unsubscribe: () => void } | null
+  readonly restore: (() => void)[]
+  readonly sync: LayerStatus
+  readonly async: LayerStatus
+}
+
+let installed: Installed | null = null
+
+let runtimeModule: typeof Runtime | undefined
+
+/** The decision machinery, loaded on first use (keeps the preload's import graph to two files). */
+function runtime(): typeof Runtime {
+  runtimeModule ??= require('./runtime') as typeof Runtime
+  return runtimeModule
+}
+
+/** The engine the hooks consult; null when uninstalled (the hooks then pass everything through). */
+function currentEngine(): Engine | null {
+  if (installed === null) return null
+  installed.engine ??= new (runtime().Engine)(installed.options)
+  return installed.engine
+}
+
+/** `process.binding` (deprecated, absent from @types/node; throws under the permission model). */
+function binding(name: string): unknown {
+  return (process as unknown as { binding(name: string): unknown }).binding(name)
+}
+
+function errorCode(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown }
+  return typeof e.code === 'string' ? e.code : String(e.message ?? err)
+}
+
+function pendingDeprecation(): boolean {
+  return process.execArgv.includes('--pending-deprecation') || /(^|\s)--pending-deprecation(\s|$)/.test(process.env['NODE_OPTIONS'] ?? '') || process.env['NODE_PENDING_DEPRECATION'] === '1'
+}
+
+/** Puts `hook` on `target[key]`; the returned function restores the original descriptor if the hook is still there. */
+function patch(target: object, key: string, hook: unknown): () => void {
+  const descriptor = Object.getOwnPropertyDescriptor(target, key) as PropertyDescriptor
+  Object.defineProperty(target, key, { ...descriptor, value: hook })
+  return () => {
+    if (Object.getOwnPropertyDescriptor(target, key)?.value === hook) Object.defineProperty(target, key, descriptor)
+  }
+}
+
+function installSync(restore: (() => void)[]): LayerStatus {
+  let spawnSync: { spawn?: unknown } | undefined
+  let failure: string | undefined
+  try {
+    spawnSync = binding('spawn_sync') as { spawn?: unknown }
+  } catch (err) {
+    failure = errorCode(err)
+  }
+  if (spawnSync !== undefined && typeof spawnSync.spawn === 'function') {
+    const native = spawnSync.spawn as NativeSyncSpawn
+    restore.push(
+      patch(spawnSync, 'spawn', function spawn(this: unknown, options: SyncSpawnOptions) {
+        const engine = currentEngine()
+        if (engine === null) return native.call(this, options)
+        return runtime().runSync(engine, options, (o) => native.call(this, o))
+      }),
+    )
+    return {
+      active: true,
+      via: "process.binding('spawn_sync').spawn",
+      detail:
+        'spawnSync, execSync, execFileSync, including references taken before install and ESM named imports' +
+        (pendingDeprecation() ? " (--pending-deprecation: Node printed DEP0111 once for this process.binding call)" : ''),
+    }
+  }
+  failure ??= 'spawn_sync.spawn is not a function'
+  const cp = require('node:child_process') as SyncExports
+  const original: SyncExports = { spawnSync: cp.spawnSync, execSync: cp.execSync, execFileSync: cp.execFileSync }
+  const replacements = runtime().syncApiReplacements(original, currentEngine)
+  for (const key of ['spawnSync', 'execSync', 'execFileSync'] as const) restore.push(patch(cp, key, replacements[key]))
+  const { syncBuiltinESMExports } = require('node:module') as typeof import('node:module')
+  syncBuiltinESMExports()
+  restore.push(() => syncBuiltinESMExports())
+  return {
+    active: true,
+    via: 'child_process.spawnSync/execSync/execFileSync exports',
+    detail: `process.binding('spawn_sync') is unavailable (${failure}); the exports are replaced and ESM named exports synced; references to them taken before install are NOT covered`,
+  }
+}
+
+function installAsync(restore: (() => void)[]): LayerStatus {
+  let proto: { spawn?: unknown } | undefined
+  let via = "process.binding('process_wrap').Process.prototype.spawn"
+  let failure: string | undefined
+  try {
+    proto = (binding('process_wrap') as { Process: { prototype: { spawn?: unknown } } }).Process.prototype
+  } catch (err) {
+    failure = errorCode(err)
+    const { ChildProcess } = require('node:child_process') as { ChildProcess: new () => { _handle: ProcessHandle } }
+    const handle = new ChildProcess()._handle
+    proto = Object.getPrototypeOf(handle) as { spawn?: unknown }
+    via = 'Process.prototype.spawn (reached through a ChildProcess handle)'
+    try {
+      runtime().retire(proto.spawn as NativeAsyncSpawn, handle)
+      handle.close()
+    } catch {
+      // spawning is not allowed at all here (permission model without --allow-child-process)
+    }
+  }
+  if (typeof proto?.spawn !== 'function') {
+    return { active: false, via: null, detail: `the native Process.prototype.spawn was not found (${failure ?? 'no spawn'})` }
+  }
+  const native = proto.spawn as NativeAsyncSpawn
+  restore.push(
+    patch(proto, 'spawn', function spawn(this: ProcessHandle, options: AsyncSpawnOptions) {
+      const engine = currentEngine()
+      if (engine === null) return native.call(this, options)
+      return runtime().runAsync(engine, native, this, options)
+    }),
+  )
+  return {
+    active: true,
+    via,
+    detail: 'spawn, exec, execFile, fork, their promisified forms and cluster workers' + (failure === undefined ? '' : ` (process.binding: ${failure})`),
+  }
+}
+
+function openLogSubscription(options: ResolvedInterceptOptions): Installed['log'] {
+  if (options.log === null) return null
+  const sink = runtime().openLog(options.log)
+  const unsubscribe = runtime().subscribe((event) => sink.write(event))
+  return { sink, unsubscribe }
+}
+
+function closeLog(log: Installed['log']): void {
+  if (log === null) return
+  log.unsubscribe()
+  log.sink.close()
+}
+
+function ruleText(rule: CommandRule): string {
+  return typeof rule === 'string' ? rule : String(rule)
+}
+
+/** What is patched and the policy in force. */
+export function status(): InterceptStatus {
+  if (installed === null) {
+    const off: LayerStatus = { active: false, via: null, detail: 'not installed' }
+    return { installed: false, layers: { sync: off, async: off }, policy: null }
+  }
+  const o = installed.options
+  return {
+    installed: true,
+    layers: { sync: installed.sync, async: installed.async },
+    policy: {
+      unknown: o.unknown,
+      allow: o.allow.map(ruleText),
+      deny: o.deny.map(ruleText),
+      confine: o.confine.map((r) => ({ match: ruleText(r.match), profile: r.profile })),
+      emulation: o.emulate !== null,
+      log: o.log,
+    },
+  }
+}
+
+/** Removes every patch (restoring the original functions exactly) and closes the log. No-op when not installed. */
+export function uninstall(): void {
+  if (installed === null) return
+  const { restore, log } = installed
+  installed = null
+  for (const undo of restore.reverse()) undo()
+  closeLog(log)
+}
+
+/**
+ * Patches this realm so that every process start is decided by `options` (validated here;
+ * AppArmorError ERR_AA_OPTIONS on a wrong option). Installing again while installed keeps
+ * the patches (nothing is wrapped twice) and replaces the options in force.
+ */
+export function install(options: InterceptOptions = {}): InterceptHandle {
+  const resolved = resolveInterceptOptions(options)
+  const log = openLogSubscription(resolved)
+  if (installed !== null) {
+    const previous = installed.log
+    installed = { ...installed, options: resolved, engine: null, log }
+    closeLog(previous)
+  } else {
+    const restore: (() => void)[] = []
+    try {
+      const sync = installSync(restore)
+      const async = installAsync(restore)
+      installed = { options: resolved, engine: null, log, restore, sync, async }
+    } catch (err) {
+      for (const undo of restore.reverse()) undo()
+      closeLog(log)
+      throw err
+    }
+  }
+  return { options: resolved, uninstall, status }
+}

@@ -1,0 +1,10 @@
+/**
+ * What the hooks need once a process is actually started: loaded on the first spawn, so the
+ * register preload only loads options.ts and install.ts at boot.
+ */
+export { Engine } from './engine'
+export { runSync } from './sync'
+export { runAsync, retire } from './async'
+export { syncApiReplacements } from './sync-api'
+export { openLog } from './log'
+export { subscribe } from './diagnostics'

@@ -1,0 +1,129 @@
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import type { EmulationResult } from '../emulate/types'
+import type { SpawnCall } from './call'
+import { UV_EACCES, UV_ENOBUFS, emulatedPid, signalName, writeToFd } from './emulated'
+import type { Engine } from './engine'
+import type { Emulability } from './policy'
+
+/**
+ * The synchronous funnel: `process.binding('spawn_sync').spawn(options)`, which spawnSync,
+ * execSync and execFileSync all reach (references captured before install and ESM named
+ * imports included). The hook gets the options Node normalized and returns the raw result
+ * object the binding returns; Node then builds everything the caller sees (errors, encoding,
+ * `Command failed` messages), exactly as for a real run.
+ */
+
+/** One stdio entry as Node hands it to the binding. */
+export interface SyncStdio {
+  readonly type: string
+  readonly readable?: boolean
+  readonly writable?: boolean
+  readonly input?: ArrayBufferView
+  readonly fd?: number
+}
+
+export interface SyncSpawnOptions {
+  readonly file: string
+  readonly args: readonly string[]
+  readonly envPairs?: readonly string[]
+  readonly cwd?: string | null
+  readonly stdio: readonly SyncStdio[]
+  readonly detached?: boolean
+  readonly uid?: number
+  readonly gid?: number
+  readonly maxBuffer?: number
+  readonly killSignal?: number | string
+}
+
+/** What `spawn_sync.spawn` returns. */
+export interface RawSyncResult {
+  error?: number
+  status: number | null
+  signal: string | null
+  output: (Buffer | null)[] | null
+  pid: number
+}
+
+export type NativeSyncSpawn = (options: SyncSpawnOptions) => RawSyncResult
+
+export function syncCall(options: SyncSpawnOptions): SpawnCall {
+  return { api: 'spawnSync', file: options.file, argv: options.args, envPairs: options.envPairs, cwd: options.cwd }
+}
+
+/** A directory the child could chdir into (real spawns fail with ENOENT/EACCES otherwise). */
+export function usableCwd(cwd: string | null | undefined): boolean {
+  if (cwd === undefined || cwd === null) return true
+  try {
+    const dir = path.resolve(cwd)
+    fs.accessSync(dir, fs.constants.X_OK)
+    return fs.statSync(dir).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+function isPipe(s: SyncStdio): boolean {
+  return s.type === 'pipe' || s.type === 'overlapped'
+}
+
+/**
+ * Calls the emulator may answer: no option that changes what the child is (detached, uid,
+ * gid, argv0), a usable cwd, and stdio made of pipes, `ignore` and inherited fds. What goes
+ * to the child's stdin (`input`, an inherited fd) does not matter: the emulator never answers
+ * a line that reads it.
+ */
+export function syncEmulability(options: SyncSpawnOptions): Emulability {
+  if (options.detached === true || options.uid != null || options.gid != null) return false
+  if (options.args[0] !== options.file || !usableCwd(options.cwd)) return false
+  return options.stdio.every((s) => isPipe(s) || s.type === 'ignore' || s.type === 'inherit' || s.type === 'fd')
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * The raw result of a real run that printed `result`: pipes get the bytes, inherited fds are
+ * written now, `ignore` drops them. maxBuffer counts stdout then stderr, as the binding
+ * counts bytes in the order it reads them: the read that overflows is kept, the child is
+ * "killed" with killSignal and the error is ENOBUFS (a maxBuffer of 0 means no limit).
+ */
+export function emulatedSyncResult(options: SyncSpawnOptions, result: EmulationResult): RawSyncResult {
+  const max = options.maxBuffer ?? 1024 * 1024
+  let total = 0
+  let overflow = false
+  const output = options.stdio.map((s, i): Buffer | null => {
+    if (i === 0) return null
+    const data = i === 1 ? result.stdout : i === 2 ? result.stderr : EMPTY
+    if (isPipe(s)) {
+      if (overflow) return Buffer.alloc(0)
+      total += data.length
+      if (max > 0 && total > max) overflow = true
+      return Buffer.from(data)
+    }
+    if ((s.type === 'inherit' || s.type === 'fd') && s.fd !== undefined && !overflow) writeToFd(s.fd, data)
+    return null
+  })
+  const pid = emulatedPid()
+  if (overflow) return { error: UV_ENOBUFS, status: null, signal: signalName(options.killSignal), output, pid }
+  return { status: result.status, signal: null, output, pid }
+}
+
+/** The raw result of a kernel EACCES on exec (what the binding returns for a mode-0644 file). */
+export function deniedSyncResult(): RawSyncResult {
+  return { error: UV_EACCES, status: null, signal: null, output: null, pid: 0 }
+}
+
+/** Runs one normalized sync request through the engine's decision. */
+export function runSync(engine: Engine, options: SyncSpawnOptions, native: NativeSyncSpawn): RawSyncResult {
+  const verdict = engine.decide(syncCall(options), syncEmulability(options))
+  switch (verdict.decision) {
+    case 'emulate':
+      return emulatedSyncResult(options, verdict.result as EmulationResult)
+    case 'deny':
+      return deniedSyncResult()
+    case 'confine':
+      return engine.options.execConfiner(verdict.profile as string, () => native(options))
+    default:
+      return native(options)
+  }
+}

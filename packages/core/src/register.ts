@@ -1,0 +1,44 @@
+/**
+ * The preload entry (the `.pth` analogue):
+ *
+ *   node --require @apparmor-monkeys/core/register app.js
+ *   node --import  @apparmor-monkeys/core/register app.js
+ *   NODE_OPTIONS='--require @apparmor-monkeys/core/register' node app.js
+ *
+ * Reads the `APPARMOR_MONKEYS_*` environment (options.ts; a wrong value throws
+ * AppArmorError ERR_AA_OPTIONS and the process stops before the application runs), confines
+ * the whole process when `APPARMOR_MONKEYS_PROFILE` is set, and installs the exec
+ * interception before any application module loads. `APPARMOR_MONKEYS_DISABLE=1` turns all
+ * of it off.
+ *
+ * Other threads and processes. Each worker thread has its own `child_process`, patched when
+ * this preload runs in it: Node runs `--require` preloads in workers (those from NODE_OPTIONS
+ * always; those from the command line unless the Worker is given its own `execArgv`), but
+ * not `--import` preloads (Node 20). Children started with NODE_OPTIONS inherit it and run
+ * this preload too. So: NODE_OPTIONS='--require …/register' covers every thread and every
+ * Node child. (Wrapping `worker_threads.Worker` here would cost ~2 ms at every start.)
+ *
+ * Only this entry has side effects; importing any other entry of the package patches nothing.
+ */
+import { install } from './intercept/install'
+import { readEnvConfig } from './options'
+import type { confineAtBoot as ConfineAtBoot } from './confine/boot'
+
+const config = readEnvConfig(process.env)
+
+if (!config.disabled) {
+  if (config.profile !== null) {
+    // Whole-process confinement at boot (the confinement module is loaded only when asked).
+    const { confineAtBoot } = require('./confine/boot') as { confineAtBoot: typeof ConfineAtBoot }
+    const report = confineAtBoot(config.profile)
+    if (report instanceof Promise) {
+      // An ESM (--import) preload cannot hold the application back: fail closed as soon as it fails.
+      report.catch((err: unknown) => {
+        process.nextTick(() => {
+          throw err
+        })
+      })
+    }
+  }
+  install(config.intercept)
+}
