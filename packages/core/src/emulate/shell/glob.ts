@@ -169,7 +169,16 @@ function bracket(pat: string, start: number): { re: string; end: number } | null
 }
 
 function lexists(p: string): boolean {
-  return fs.lstatSync(toFsPath(p), { throwIfNoEntry: false }) !== undefined
+  try {
+    return fs.lstatSync(toFsPath(p), { throwIfNoEntry: false }) !== undefined
+  } catch {
+    return false
+  }
+}
+
+/** `p` against `cwd`, keeping a trailing slash (path.resolve would drop it). */
+function absolute(cwd: string, p: string): string {
+  return p[0] === '/' ? p : `${cwd}/${p}`
 }
 
 function listDir(dir: string): string[] {
@@ -226,7 +235,7 @@ function expmeta(prefix: string, rest: string, cwd: string, out: string[]): void
   if (metaEnd < 0) {
     if (prefix === '') return
     const full = prefix + literal(rest)
-    if (lexists(path.resolve(cwd, full))) out.push(full)
+    if (lexists(absolute(cwd, full))) out.push(full)
     return
   }
   const dirPart = prefix + literal(rest.slice(0, compStart))

@@ -10,7 +10,7 @@ import type { ChildContext, CommandIO, EmulatedCommand, EmulationResult } from '
 import { DASH_DEFAULT_PATH, isSystemBinary, lookupCommand } from '../resolve'
 import type { AndOr, Command, List, Pipeline, Redir, SimpleCommand } from './ast'
 import { ExitUnwind, Unsupported, bail } from './bail'
-import { bytesToUtf8, utf8ToBytes } from './bytes'
+import { bytesToUtf8, toFsPath, utf8ToBytes } from './bytes'
 import { expandToString, expandWord } from './expand'
 import type { ExpandHost } from './expand'
 import { echoBuiltin, printfBuiltin } from './printf'
@@ -40,8 +40,8 @@ type Input =
   | { readonly kind: 'outer' }
   /** /dev/null. */
   | { readonly kind: 'null' }
-  /** A pipe from an earlier stage. */
-  | { readonly kind: 'pipe'; readonly data: string; taken: boolean; drained: boolean }
+  /** A pipe from an earlier stage, or a regular file (`< file`). */
+  | { readonly kind: 'pipe' | 'file'; readonly data: string; taken: boolean; drained: boolean }
 
 interface Fds {
   readonly in: Input
@@ -167,10 +167,9 @@ class Shell implements ExpandHost {
         const v = inherited[k]
         if (v !== undefined && !this.vars.has(k)) env[k] = k === 'IFS' ? DEFAULT_IFS_VAR.value : v
       }
-      for (const [k, v] of this.vars) {
-        if (!v.exported || v.value === undefined) continue
-        env[k] = toUtf8(v.value)
-      }
+      this.vars.forEach((v, k) => {
+        if (v.exported && v.value !== undefined) env[k] = toUtf8(v.value)
+      })
       if (!this.vars.has('PWD')) definePwd(env, inherited.PWD, this.cwd)
       this.childEnv = base = env
     }
@@ -240,19 +239,20 @@ class Shell implements ExpandHost {
     }
     // Every stage ran concurrently in the real shell: at most one may write to each outer
     // stream, and one that does (before the last) must not be cut off by SIGPIPE.
+    // (Maps are walked with forEach: the test loader compiles for-of over Map to ES5.)
     const writers = new Map<Sink, Sink>()
     for (let i = 0; i < n; i++) {
-      for (const [target, c] of captures[i]!) {
-        if (!c.written) continue
+      captures[i]!.forEach((c, target) => {
+        if (!c.written) return
         if (writers.has(target)) bail('two pipeline stages write to one stream')
         writers.set(target, c)
         for (let j = i + 1; j < n; j++) {
           const inp = inputs[j]!
           if (inp.kind !== 'pipe' || !inp.taken || !inp.drained) bail('a writing stage may meet SIGPIPE')
         }
-      }
+      })
     }
-    for (const [target, c] of writers) target.write(c.text())
+    writers.forEach((c, target) => target.write(c.text()))
     this.status = status
   }
 
@@ -284,6 +284,7 @@ class Shell implements ExpandHost {
       return
     }
     const fds = c.redirs.length > 0 ? this.redirect(c.redirs, this.fds) : this.fds
+    if (fds === null) return
     if (c.kind === 'subshell') {
       this.status = this.subshell(fds, () => this.evalList(c.body))
       return
@@ -304,7 +305,8 @@ class Shell implements ExpandHost {
     return out.text()
   }
 
-  private redirect(redirs: readonly Redir[], fds: Fds): Fds {
+  /** Applies redirections; null when dash reports an error (it has, and set the status). */
+  private redirect(redirs: readonly Redir[], fds: Fds, line = -1): Fds | null {
     let { in: input, out, err } = fds
     for (const r of redirs) {
       if (r.op === '>&') {
@@ -317,6 +319,16 @@ class Shell implements ExpandHost {
       this.fds = { in: input, out, err }
       const target = expandToString(r.target!, this)
       this.fds = saved
+      if (r.op === '<' && target !== '/dev/null') {
+        const data = readInputFile(target, this.opts.ctx)
+        if (data === null) {
+          if (line < 0) bail('redirection error in a compound command')
+          err.write(`${utf8ToBytes(this.opts.arg0)}: ${line}: cannot open ${target}: No such file\n`)
+          return null
+        }
+        input = { kind: 'file', data, taken: false, drained: false }
+        continue
+      }
       if (target !== '/dev/null') bail('redirection to a file')
       if (r.op === '<') input = NULL_INPUT
       else if (r.fd === 1) out = DISCARD
@@ -330,7 +342,11 @@ class Shell implements ExpandHost {
     const argv: string[] = []
     for (const w of cmd.words) expandWord(w, this, argv)
     const outerFds = this.fds
-    const fds = cmd.redirs.length > 0 ? this.redirect(cmd.redirs, outerFds) : outerFds
+    const fds = cmd.redirs.length > 0 ? this.redirect(cmd.redirs, outerFds, cmd.line) : outerFds
+    if (fds === null) {
+      this.status = 2
+      return
+    }
     this.fds = fds
     try {
       const assigns: [string, string][] = []
@@ -459,7 +475,10 @@ function takeInput(input: Input, name: string, args: readonly string[]): Buffer 
       return bail('a command reads the caller\'s stdin')
     case 'null':
       return EMPTY
+    case 'file':
     case 'pipe':
+      // wc's column width depends on stdin being a regular file; the contract hides that.
+      if (input.kind === 'file' && name === 'wc') bail('wc over a redirected file')
       if (input.taken) bail('two readers of one pipe')
       input.taken = true
       input.drained = drainsInput(name, args)
@@ -480,6 +499,28 @@ function toUtf8(s: string): string {
   const u = bytesToUtf8(s)
   if (u === null) bail('bytes that are not UTF-8 cannot be passed on')
   return u
+}
+
+/**
+ * The bytes of `< file`, or null when it does not exist (dash: "cannot open"). Anything else
+ * that could make the real open differ (other credentials, not a regular file) bails.
+ */
+function readInputFile(name: string, ctx: ChildContext): string | null {
+  if (ctx.uid !== process.geteuid?.() || ctx.gid !== process.getegid?.()) bail('other credentials')
+  const abs = name[0] === '/' ? name : `${ctx.cwd}/${name}`
+  let fd: number
+  try {
+    fd = fs.openSync(toFsPath(abs), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+    return bail('input redirection error')
+  }
+  try {
+    if (!fs.fstatSync(fd).isFile()) bail('input redirection from a non-regular file')
+    return fs.readFileSync(fd).toString('latin1')
+  } finally {
+    fs.closeSync(fd)
+  }
 }
 
 /** dash keeps an inherited PWD that names the working directory, else sets the physical one. */

@@ -124,14 +124,23 @@ export function stdinText(io: CommandIO): string {
   return io.stdin.toString('latin1')
 }
 
-const SAFE_NAME = /^[A-Za-z0-9%+,./:@_-]+$/
+/** Names coreutils prints bare (checked: `#` and `~` only need quoting in front). */
+const BARE_NAME = /^[A-Za-z0-9%+,./@_-][A-Za-z0-9%+,./@_#~-]*$/
+/** Names it single-quotes: the characters above plus ones checked to force quoting. */
+const QUOTED_NAME = /^[A-Za-z0-9%+,./@_#~ !:=^-]+$/
 
 /**
- * A file name as coreutils' `quotef` prints it, or null when the shell-escape quoting would be
- * needed (not answered: its exact form depends on the characters).
+ * A file name as coreutils' `quotef` (shell-escape style) prints it, or null for names whose
+ * quoting was not checked against the real tools.
  */
 export function quotef(name: string): string | null {
-  return SAFE_NAME.test(name) ? name : null
+  if (BARE_NAME.test(name)) return name
+  return QUOTED_NAME.test(name) ? `'${name}'` : null
+}
+
+/** A file name printed as is (grep, sed): only printable ASCII is answered. */
+export function rawName(name: string): string | null {
+  return /^[\x20-\x7e]+$/.test(name) ? name : null
 }
 
 /** coreutils' `quoteaf`: always single-quoted (null for names needing other quoting). */

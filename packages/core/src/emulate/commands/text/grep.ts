@@ -5,7 +5,7 @@
  */
 import type { CommandIO, EmulatedCommand, EmulationResult } from '../../types'
 import { DASH_DEFAULT_PATH, isSystemBinary, lookupInPath } from '../../resolve'
-import { STRERROR, argBytes, quotef, readFileOperand, result, stdinText, textLocale } from './common'
+import { STRERROR, argBytes, rawName, readFileOperand, result, stdinText, textLocale } from './common'
 import { translateRegex } from './regex'
 
 interface GrepOptions {
@@ -157,7 +157,7 @@ function runGrep(prog: 'grep' | 'egrep', args: readonly string[], io: CommandIO)
       if (!r.ok) {
         error = true
         if (!o.noMessages) {
-          const q = quotef(f)
+          const q = rawName(f)
           if (q === null) return null
           err += `grep: ${q}: ${STRERROR[r.error]}\n`
         }

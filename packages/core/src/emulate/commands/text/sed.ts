@@ -5,7 +5,7 @@
  * leftmost-longest one (see regex.ts).
  */
 import type { EmulatedCommand } from '../../types'
-import { STRERROR, argBytes, quotef, readFileOperand, result, stdinText, textLocale } from './common'
+import { STRERROR, argBytes, rawName, readFileOperand, result, stdinText, textLocale } from './common'
 import { translateRegex } from './regex'
 
 type Address = { kind: 'line'; n: number } | { kind: 'last' } | { kind: 're'; re: RegExp }
@@ -270,7 +270,7 @@ export const sed: EmulatedCommand = {
       const r = readFileOperand(f, io.ctx)
       if (r === null || (!r.ok && r.error === 'EISDIR')) return null
       if (!r.ok) {
-        const q = quotef(f)
+        const q = rawName(f)
         if (q === null) return null
         err += `sed: can't read ${q}: ${STRERROR[r.error]}\n`
         status = 2

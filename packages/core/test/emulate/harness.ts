@@ -1,0 +1,65 @@
+/**
+ * Differential harness: run a line for real with /bin/sh (same env and cwd) and through
+ * emulate(), and compare stdout, stderr and status byte for byte.
+ */
+import { spawnSync } from 'node:child_process'
+import type { ChildContext, EmulationResult } from '../../src/emulate/types'
+import { emulate } from '../../src/emulate/index'
+import { commandRegistry } from '../../src/emulate/commands/index'
+import { lookupInPath } from '../../src/emulate/resolve'
+
+export interface Real {
+  readonly stdout: Buffer
+  readonly stderr: Buffer
+  readonly status: number | null
+}
+
+export function runReal(script: string, ctx: ChildContext): Real {
+  const r = spawnSync('/bin/sh', ['-c', script], {
+    cwd: ctx.cwd,
+    env: ctx.env as NodeJS.ProcessEnv,
+    input: '',
+    maxBuffer: 64 * 1024 * 1024,
+  })
+  if (r.error !== undefined) throw r.error
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status }
+}
+
+export function runEmulated(script: string, ctx: ChildContext): EmulationResult | null {
+  return emulate({ kind: 'shell', shell: '/bin/sh', script, ctx })
+}
+
+/** Every informational command in `names` is in the registry (they land separately). */
+export function infoAvailable(names: readonly string[]): boolean {
+  return names.every((n) => commandRegistry.has(n))
+}
+
+/** Some program in `names` exists on the child's PATH (so the real one must run). */
+export function presentOnPath(names: readonly string[], ctx: ChildContext): boolean {
+  return names.some((n) => lookupInPath(n, ctx.env.PATH ?? '', ctx.cwd, ctx.uid, ctx.gid).kind !== 'missing')
+}
+
+export function show(b: Buffer | null | undefined): string {
+  return b === null || b === undefined ? 'null' : JSON.stringify(b.toString('latin1'))
+}
+
+/** A difference between the real run and the emulation, or null when they agree. */
+export function difference(real: Real, emu: EmulationResult): string | null {
+  const diffs: string[] = []
+  if (!real.stdout.equals(emu.stdout)) diffs.push(`stdout real ${show(real.stdout)} emulated ${show(emu.stdout)}`)
+  if (!real.stderr.equals(emu.stderr)) diffs.push(`stderr real ${show(real.stderr)} emulated ${show(emu.stderr)}`)
+  if (real.status !== emu.status) diffs.push(`status real ${real.status} emulated ${emu.status}`)
+  return diffs.length === 0 ? null : diffs.join('; ')
+}
+
+/** A small deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
