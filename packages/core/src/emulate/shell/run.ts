@@ -13,6 +13,8 @@ import { ExitUnwind, Unsupported, bail } from './bail'
 import { bytesToUtf8, toFsPath, utf8ToBytes } from './bytes'
 import { expandToString, expandWord } from './expand'
 import type { ExpandHost } from './expand'
+import { childEnvironment } from './env'
+import type { Env, ShellVar } from './env'
 import { echoBuiltin, printfBuiltin } from './printf'
 
 /** Where a file descriptor writes. */
@@ -92,10 +94,7 @@ const OPAQUE_PARAMS = new Set(['$', '!', '-', 'LINENO', 'PPID', 'PS1', 'PS2', 'P
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 const DEFAULT_IFS_VAR = { value: ' \t\n', exported: true } as const
 
-interface Var {
-  readonly value: string | undefined
-  readonly exported: boolean
-}
+type Var = ShellVar
 
 export interface RunOptions {
   /** `$0`: the shell as it was invoked; dash prefixes its messages with it. */
@@ -110,7 +109,7 @@ class Shell implements ExpandHost {
   private status = 0
   private subStatus = -1
   private fds: Fds
-  private childEnv: Record<string, string | undefined> | null = null
+  private childEnv: Env | null = null
   readonly cwd: string
 
   constructor(private readonly opts: RunOptions, fds: Fds) {
@@ -158,25 +157,10 @@ class Shell implements ExpandHost {
   }
 
   /** The environment dash would pass to a program (its exported variables, plus PWD). */
-  private environment(extra: readonly [string, string][]): Record<string, string | undefined> {
-    let base = this.childEnv
-    if (base === null) {
-      const env: Record<string, string | undefined> = {}
-      const inherited = this.opts.ctx.env
-      for (const k of Object.keys(inherited)) {
-        const v = inherited[k]
-        if (v !== undefined && !this.vars.has(k)) env[k] = k === 'IFS' ? DEFAULT_IFS_VAR.value : v
-      }
-      this.vars.forEach((v, k) => {
-        if (v.exported && v.value !== undefined) env[k] = toUtf8(v.value)
-      })
-      if (!this.vars.has('PWD')) definePwd(env, inherited.PWD, this.cwd)
-      this.childEnv = base = env
-    }
-    if (extra.length === 0) return base
-    const env = Object.create(null) as Record<string, string | undefined>
-    for (const k of Object.keys(base)) env[k] = base[k]
-    for (const [k, v] of extra) env[k] = toUtf8(v)
+  private environment(extra: readonly [string, string][]): Env {
+    if (extra.length === 0 && this.childEnv !== null) return this.childEnv
+    const env = childEnvironment(this.opts.ctx.env, this.vars, extra, this.cwd, toUtf8)
+    if (extra.length === 0) this.childEnv = env
     return env
   }
 
@@ -521,28 +505,6 @@ function readInputFile(name: string, ctx: ChildContext): string | null {
   } finally {
     fs.closeSync(fd)
   }
-}
-
-/** dash keeps an inherited PWD that names the working directory, else sets the physical one. */
-function definePwd(env: Record<string, string | undefined>, inherited: string | undefined, cwd: string): void {
-  let value: string | undefined
-  Object.defineProperty(env, 'PWD', {
-    enumerable: true,
-    configurable: true,
-    get(): string {
-      if (value === undefined) value = shellPwd(inherited, cwd)
-      return value
-    },
-  })
-}
-
-function shellPwd(inherited: string | undefined, cwd: string): string {
-  if (inherited !== undefined && inherited[0] === '/') {
-    const a = fs.statSync(inherited, { throwIfNoEntry: false })
-    const b = fs.statSync(cwd, { throwIfNoEntry: false })
-    if (a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino) return inherited
-  }
-  return fs.realpathSync.native(cwd)
 }
 
 /** Runs a parsed script. Returns null when it cannot be answered exactly. */
