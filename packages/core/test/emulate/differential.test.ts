@@ -1,61 +1,66 @@
 import t from 'tap'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import type { ChildContext } from '../../src/emulate/types'
-import { difference, infoAvailable, presentOnPath, runEmulated, runReal } from './harness'
+import { answered, difference, presentOnPath, runEmulated, runReal } from './harness'
 
 /**
- * One line of the table. `info`: informational commands the line needs (it must be emulated
- * once they are all registered, and return null before). `real`: programs that, when present
- * on this machine, must run for real (null expected). `never`: the line must never be
- * emulated. `maybe`: info commands that only some machines reach (emulated lines must match;
- * null is accepted only while one of them is unregistered).
+ * One line of the table. `info`: the informational invocations the line makes; when each of
+ * them is answered on its own (a direct exec through emulate()), the line must be emulated,
+ * else it must return null. `maybe`: invocations only some machines reach (null is accepted
+ * while one of them is not answered). `real`: programs that, when present on this machine,
+ * must run for real. `never`: must never be emulated. `env`: 'bare' (PATH and HOME only) or
+ * 'lcall' (the line exports LC_ALL=C: its invocations are checked with it).
  */
 interface Case {
   readonly script: string
-  readonly info?: readonly string[]
+  readonly info?: readonly (readonly string[])[]
   readonly real?: readonly string[]
   readonly never?: boolean
-  readonly maybe?: readonly string[]
-  readonly env?: 'bare'
+  readonly maybe?: readonly (readonly string[])[]
+  readonly env?: 'bare' | 'lcall'
 }
+
+const userName = os.userInfo().username
 
 /** The shell lines real npm packages run (notes/command-outputs.md). */
 const REAL_WORLD: readonly Case[] = [
   { script: 'az account get-access-token --output json --resource https://management.azure.com', real: ['az'] },
-  { script: 'getconf GNU_LIBC_VERSION 2>&1 || true; ldd --version 2>&1 || true', info: ['getconf', 'ldd'] },
-  { script: 'ldd --version', info: ['ldd'] },
-  { script: 'which ldd', info: ['which'] },
+  { script: 'getconf GNU_LIBC_VERSION 2>&1 || true; ldd --version 2>&1 || true', info: [['getconf', 'GNU_LIBC_VERSION'], ['ldd', '--version']] },
+  { script: 'ldd --version', info: [['ldd', '--version']] },
+  { script: 'which ldd', info: [['which', 'ldd']] },
   {
     script: 'ldconfig -p | sed "s/.*=>s*//" | sed "s|.*/||" | grep libssl | sort | grep -v "libssl.so.0"',
-    info: ['ldconfig'],
+    info: [['ldconfig', '-p']],
   },
-  { script: 'getent passwd $(whoami)', info: ['getent', 'whoami'], env: 'bare' },
-  { script: 'lsb_release -a', info: ['lsb_release'] },
+  { script: 'getent passwd $(whoami)', info: [['whoami'], ['getent', 'passwd', userName]], env: 'bare' },
+  { script: 'lsb_release -a', info: [['lsb_release', '-a']] },
   { script: 'gcloud config config-helper --format json', real: ['gcloud'] },
   {
     script: '( cat /var/lib/dbus/machine-id /etc/machine-id 2> /dev/null || hostname ) | head -n 1 || :',
-    maybe: ['hostname'],
+    maybe: [['hostname']],
   },
-  { script: 'hostname', info: ['hostname'] },
-  { script: 'hostname', info: ['hostname'], env: 'bare' },
-  { script: 'whoami', info: ['whoami'] },
-  { script: 'lscpu -p | egrep -v "^#" | sort -u -t, -k 2,4 | wc -l', info: ['lscpu'] },
-  { script: 'getconf CLK_TCK', info: ['getconf'] },
-  { script: 'getconf PAGESIZE', info: ['getconf'] },
-  { script: 'export LC_ALL=C; lscpu; unset LC_ALL', info: ['lscpu'] },
+  { script: 'hostname', info: [['hostname']] },
+  { script: 'hostname', info: [['hostname']], env: 'bare' },
+  { script: 'whoami', info: [['whoami']] },
+  { script: 'lscpu -p | egrep -v "^#" | sort -u -t, -k 2,4 | wc -l', info: [['lscpu', '-p']] },
+  { script: 'getconf CLK_TCK', info: [['getconf', 'CLK_TCK']] },
+  { script: 'getconf PAGESIZE', info: [['getconf', 'PAGESIZE']] },
+  { script: 'export LC_ALL=C; lscpu; unset LC_ALL', info: [['lscpu']], env: 'lcall' },
   {
     script: 'export LC_ALL=C; lscpu; echo -n "Governor: "; cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor 2>/dev/null; echo; unset LC_ALL',
-    info: ['lscpu'],
+    info: [['lscpu']],
+    env: 'lcall',
   },
   { script: 'export LC_ALL=C; dmidecode -t 4 2>/dev/null | grep "Upgrade: Socket"; unset LC_ALL', real: ['dmidecode'] },
-  { script: 'hostname -f 2>/dev/null', info: ['hostname'] },
+  { script: 'hostname -f 2>/dev/null', info: [['hostname', '-f']] },
   { script: 'cat /etc/*-release; cat /usr/lib/os-release; cat /etc/openwrt_release' },
   { script: 'cat /etc/*-release; cat /usr/lib/os-release; cat /etc/openwrt_release', env: 'bare' },
   { script: 'echo $LANG' },
   { script: 'dmesg | grep -E "EFI v"', real: ['dmesg'] },
-  { script: 'which ip', info: ['which'] },
-  { script: 'export LC_ALL=C; /usr/sbin/ip link show up; unset LC_ALL', maybe: ['ip'], never: !fs.existsSync('/usr/sbin/ip') },
+  { script: 'which ip', info: [['which', 'ip']] },
+  { script: 'export LC_ALL=C; /usr/sbin/ip link show up; unset LC_ALL', maybe: [['ip', 'link', 'show', 'up']], env: 'lcall', never: !fs.existsSync('/usr/sbin/ip') },
   {
     script: 'echo -n "os: "; cat /var/lib/dbus/machine-id 2> /dev/null ||\ncat /etc/machine-id 2> /dev/null; echo;\necho -n "hardware: "; cat /sys/class/dmi/id/product_uuid 2> /dev/null; echo;',
   },
@@ -450,18 +455,20 @@ const inherited: ChildContext = {
   gid: process.getgid!(),
 }
 const bare: ChildContext = { env: { PATH: '/usr/bin:/bin', HOME: '/root' }, cwd: dir, uid: inherited.uid, gid: inherited.gid }
+const lcall: ChildContext = { ...inherited, env: { ...inherited.env, LC_ALL: 'C' } }
 
 let compared = 0
 let nulls = 0
 
 function check(tt: Tap.Test, c: Case): void {
   const ctx = c.env === 'bare' ? bare : inherited
+  const directCtx = c.env === 'lcall' ? lcall : ctx
   const emu = runEmulated(c.script, ctx)
   let expectNull: boolean | 'either' = false
   if (c.never === true) expectNull = true
-  else if (c.info !== undefined && !infoAvailable(c.info)) expectNull = true
+  else if (c.info !== undefined && !answered(c.info, directCtx)) expectNull = true
   else if (c.real !== undefined && presentOnPath(c.real, ctx)) expectNull = true
-  else if (c.maybe !== undefined && !infoAvailable(c.maybe)) expectNull = 'either'
+  else if (c.maybe !== undefined && !answered(c.maybe, directCtx)) expectNull = 'either'
   if (emu === null) {
     nulls++
     if (expectNull === false) tt.fail(`not emulated: ${JSON.stringify(c.script)}`)

@@ -29,9 +29,9 @@ export function runEmulated(script: string, ctx: ChildContext): EmulationResult 
   return emulate({ kind: 'shell', shell: '/bin/sh', script, ctx })
 }
 
-/** Every informational command in `names` is in the registry (they land separately). */
-export function infoAvailable(names: readonly string[]): boolean {
-  return names.every((n) => commandRegistry.has(n))
+/** Each argv (an informational command and its arguments) is answered as a direct exec. */
+export function answered(argvs: readonly (readonly string[])[], ctx: ChildContext): boolean {
+  return argvs.every((a) => commandRegistry.has(a[0]!) && emulate({ kind: 'exec', file: a[0]!, args: a.slice(1), ctx }) !== null)
 }
 
 /** Some program in `names` exists on the child's PATH (so the real one must run). */
