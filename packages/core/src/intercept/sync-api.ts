@@ -104,7 +104,6 @@ function normalize(file: unknown, args: unknown, rawOptions: unknown): Normalize
   const cwd = o['cwd']
   if (cwd !== undefined && cwd !== null && typeof cwd !== 'string') return null
   const maxBuffer = o['maxBuffer']
-  const killSignal = o['killSignal']
   const spawnOptions: SyncSpawnOptions = {
     file: exe,
     args: [typeof argv0 === 'string' ? argv0 : exe, ...list],
@@ -115,7 +114,6 @@ function normalize(file: unknown, args: unknown, rawOptions: unknown): Normalize
     ...(typeof o['uid'] === 'number' ? { uid: o['uid'] as number } : {}),
     ...(typeof o['gid'] === 'number' ? { gid: o['gid'] as number } : {}),
     maxBuffer: typeof maxBuffer === 'number' ? maxBuffer : 1024 * 1024,
-    ...(typeof killSignal === 'number' || typeof killSignal === 'string' ? { killSignal } : {}),
   }
   return { options: spawnOptions, encoding, stdioGiven: Boolean(o['stdio']), stdioKnown: stdio !== null }
 }

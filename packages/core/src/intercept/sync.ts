@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { EmulationResult } from '../emulate/types'
 import type { SpawnCall } from './call'
-import { UV_EACCES, UV_ENOBUFS, emulatedPid, signalName, writeToFd } from './emulated'
+import { UV_EACCES, UV_ENOBUFS, emulatedPid, writeToFd } from './emulated'
 import type { Engine } from './engine'
 import type { Emulability } from './policy'
 
@@ -33,7 +33,6 @@ export interface SyncSpawnOptions {
   readonly uid?: number
   readonly gid?: number
   readonly maxBuffer?: number
-  readonly killSignal?: number | string
 }
 
 /** What `spawn_sync.spawn` returns. */
@@ -84,8 +83,11 @@ const EMPTY = Buffer.alloc(0)
 /**
  * The raw result of a real run that printed `result`: pipes get the bytes, inherited fds are
  * written now, `ignore` drops them. maxBuffer counts stdout then stderr, as the binding
- * counts bytes in the order it reads them: the read that overflows is kept, the child is
- * "killed" with killSignal and the error is ENOBUFS (a maxBuffer of 0 means no limit).
+ * counts bytes in the order it reads them (a maxBuffer of 0 means no limit): the read that
+ * overflows is kept, what comes after it is not, and the error is ENOBUFS. The binding then
+ * kills the child; an emulated command has already exited, as a fast real one often has by
+ * then, so status and signal are those of the exit (a slower real child reports the kill
+ * signal instead).
  */
 export function emulatedSyncResult(options: SyncSpawnOptions, result: EmulationResult): RawSyncResult {
   const max = options.maxBuffer ?? 1024 * 1024
@@ -104,7 +106,7 @@ export function emulatedSyncResult(options: SyncSpawnOptions, result: EmulationR
     return null
   })
   const pid = emulatedPid()
-  if (overflow) return { error: UV_ENOBUFS, status: null, signal: signalName(options.killSignal), output, pid }
+  if (overflow) return { error: UV_ENOBUFS, status: result.status, signal: null, output, pid }
   return { status: result.status, signal: null, output, pid }
 }
 
