@@ -1,0 +1,193 @@
+/**
+ * The worker's side: it reads the label of each of its threads and sends the list to the
+ * primary before any application code runs. If it finds itself outside its profile, it exits
+ * (status 78) so no application code runs unconfined. The primary checks the list again
+ * and stops workers that do not confirm.
+ *
+ * This file runs at every worker start (from the preload). It reads procfs with plain `node:fs`
+ * instead of loading @apparmor-monkeys/core, because loading core costs about 20 ms per worker
+ * (more than the whole 5 % budget of a fork) and only four file operations are needed here.
+ * Label parsing and every decision stay in the primary, which uses core's parseLabel.
+ */
+import * as fs from 'node:fs'
+import {
+  CONFIRM_CMD,
+  EXIT_NOT_CONFINED,
+  PROTOCOL_VERSION,
+  WORKER_ENV,
+  type ConfirmMessage,
+  type ThreadReport,
+  type WorkerEnv,
+} from './protocol'
+
+/** What a worker found when it checked its own threads. */
+export interface WorkerSelfCheck {
+  /** The profile the primary forked this worker into. */
+  readonly profile: string
+  /** Where the check ran: the preload, or an onWorkerFork() call in the worker. */
+  readonly source: 'preload' | 'call'
+  /** True when every thread is in the profile, in an accepted mode. */
+  readonly confined: boolean
+  /** Every thread's label as read (`web-worker (enforce)`); empty if they could not be read. */
+  readonly threads: readonly ThreadReport[]
+  /** Why the labels could not be read. */
+  readonly error?: ConfirmMessage['error']
+}
+
+interface WorkerState {
+  /** The primary's instructions (null: this process was not forked under onWorkerFork()). */
+  env: WorkerEnv | null
+  check: WorkerSelfCheck | undefined
+}
+
+// Shared through the process object, so two copies of this package agree on what was done.
+const STATE = Symbol.for('apparmor-monkeys.cluster.worker')
+
+function parseEnv(raw: string | undefined): WorkerEnv | null {
+  if (raw === undefined || raw === '') return null
+  try {
+    const v = JSON.parse(raw) as Partial<WorkerEnv>
+    if (
+      v.v === PROTOCOL_VERSION &&
+      typeof v.profile === 'string' &&
+      v.profile.length > 0 &&
+      Array.isArray(v.modes) &&
+      v.modes.every((m) => typeof m === 'string')
+    ) {
+      return { v: v.v, profile: v.profile, modes: v.modes }
+    }
+  } catch {
+    // malformed: handled below
+  }
+  // The primary asked for a check we cannot read: treat it as a profile nothing matches.
+  return { v: PROTOCOL_VERSION, profile: `(unreadable ${WORKER_ENV})`, modes: [] }
+}
+
+function state(): WorkerState {
+  const holder = process as unknown as Record<symbol, WorkerState | undefined>
+  let s = holder[STATE]
+  if (s === undefined) {
+    const raw = process.env[WORKER_ENV]
+    delete process.env[WORKER_ENV]
+    s = { env: parseEnv(raw), check: undefined }
+    holder[STATE] = s
+  }
+  return s
+}
+
+/** True when this process is a worker that a primary forked under onWorkerFork(). */
+export function isManagedWorker(): boolean {
+  return state().env !== null
+}
+
+function errnoOf(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? 'UNKNOWN'
+}
+
+/** Which attr file holds a thread's AppArmor label (libapparmor's probe, as core does it). */
+function attrSubPath(): string | ConfirmMessage['error'] {
+  try {
+    fs.statSync('/proc/thread-self/attr/apparmor')
+    return 'attr/apparmor/current'
+  } catch (err) {
+    const errno = errnoOf(err)
+    if (errno === 'EACCES') return 'attr/apparmor/current'
+    if (errno !== 'ENOENT') {
+      return { code: 'ERR_AA_UNAVAILABLE', errno, message: `cannot reach /proc/thread-self/attr (${errno})` }
+    }
+  }
+  let enabled: string | undefined
+  try {
+    enabled = fs.readFileSync('/sys/module/apparmor/parameters/enabled', 'latin1').trim()
+  } catch {
+    enabled = undefined
+  }
+  if (enabled === 'Y') return 'attr/current'
+  return {
+    code: 'ERR_AA_DISABLED',
+    errno: 'ENOSYS',
+    message: `AppArmor is not enabled in this kernel (${enabled === undefined ? 'no apparmor module' : `apparmor.enabled=${enabled}`})`,
+  }
+}
+
+/** The label of every thread of this process, or why they cannot be read. */
+function readThreads(): { threads: ThreadReport[] } | { error: NonNullable<ConfirmMessage['error']> } {
+  const sub = attrSubPath()
+  if (typeof sub !== 'string') return { error: sub as NonNullable<ConfirmMessage['error']> }
+  let tids: string[]
+  try {
+    tids = fs.readdirSync('/proc/self/task')
+  } catch (err) {
+    const errno = errnoOf(err)
+    return { error: { code: 'ERR_AA_UNAVAILABLE', errno, message: `cannot list /proc/self/task (${errno})` } }
+  }
+  const threads: ThreadReport[] = []
+  for (const tid of tids) {
+    if (!/^\d+$/.test(tid)) continue
+    const file = `/proc/self/task/${tid}/${sub}`
+    let text: string
+    try {
+      text = fs.readFileSync(file, 'utf8')
+    } catch (err) {
+      const errno = errnoOf(err)
+      if (errno === 'ENOENT' || errno === 'ESRCH') continue // the thread exited meanwhile
+      return {
+        error: {
+          code: 'ERR_AA_UNAVAILABLE',
+          errno,
+          message:
+            `cannot read ${file} (${errno})` +
+            (errno === 'EACCES' ? '; the worker profile needs "owner @{PROC}/@{pid}/task/@{tid}/attr/{apparmor/,}current r,"' : ''),
+        },
+      }
+    }
+    threads.push({ tid: Number(tid), raw: text.endsWith('\n') ? text.slice(0, -1) : text })
+  }
+  threads.sort((a, b) => a.tid - b.tid)
+  return { threads }
+}
+
+function summary(threads: readonly ThreadReport[]): string {
+  const counts = new Map<string, number>()
+  for (const t of threads) counts.set(t.raw, (counts.get(t.raw) ?? 0) + 1)
+  return [...counts].map(([raw, n]) => `${n} in '${raw}'`).join(', ')
+}
+
+/**
+ * Checks this worker's threads and reports them to the primary, once per process. Returns
+ * undefined when the process was not forked under onWorkerFork() (nothing to do). A worker
+ * that is not confined writes one line to stderr and exits with status 78 at once.
+ */
+export function checkWorker(source: 'preload' | 'call'): WorkerSelfCheck | undefined {
+  const s = state()
+  if (s.env === null) return undefined
+  if (s.check !== undefined) return s.check
+  const { profile, modes } = s.env
+  const accepted = new Set(modes.map((m) => `${profile} (${m})`))
+  const read = readThreads()
+  const threads = 'threads' in read ? read.threads : []
+  const error = 'error' in read ? read.error : undefined
+  const confined = error === undefined && threads.length > 0 && threads.every((t) => accepted.has(t.raw))
+  s.check = error === undefined ? { profile, source, confined, threads } : { profile, source, confined, threads, error }
+
+  const message: ConfirmMessage = {
+    cmd: CONFIRM_CMD,
+    v: PROTOCOL_VERSION,
+    pid: process.pid,
+    source,
+    ...(error === undefined ? { threads } : { error }),
+  }
+  if (!confined) {
+    // Written first: once the primary has the message below it may kill this process at once.
+    const why = error !== undefined ? `${error.message} [${error.code}]` : `threads: ${summary(threads)}`
+    process.stderr.write(
+      `apparmor-monkeys/cluster: worker pid ${process.pid} is NOT confined in '${profile}' (${why}); ` +
+        `exiting with status ${EXIT_NOT_CONFINED} before any application code runs\n`,
+    )
+  }
+  // A pipe write of this size completes synchronously (libuv writes at once when its queue is
+  // empty), so the message leaves even though process.exit() follows.
+  if (typeof process.send === 'function') process.send(message)
+  if (!confined) process.exit(EXIT_NOT_CONFINED)
+  return s.check
+}
