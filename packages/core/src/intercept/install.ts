@@ -83,8 +83,16 @@ function currentEngine(): Engine | null {
   return installed.engine
 }
 
-/** `process.binding` (deprecated, absent from @types/node; throws under the permission model). */
+/**
+ * `process.binding` (deprecated, absent from @types/node). It throws ERR_ACCESS_DENIED under
+ * the permission model. Under --pending-deprecation it prints DEP0111 once; with
+ * --throw-deprecation as well, that warning would be thrown (asynchronously, killing the
+ * process), so it is not called at all then.
+ */
 function binding(name: string): unknown {
+  if (pendingDeprecation() && process.throwDeprecation) {
+    throw Object.assign(new Error('--pending-deprecation with --throw-deprecation would make DEP0111 fatal'), { code: 'DEP0111' })
+  }
   return (process as unknown as { binding(name: string): unknown }).binding(name)
 }
 
@@ -135,10 +143,11 @@ function installSync(restore: (() => void)[]): LayerStatus {
   const cp = require('node:child_process') as SyncExports
   const original: SyncExports = { spawnSync: cp.spawnSync, execSync: cp.execSync, execFileSync: cp.execFileSync }
   const replacements = runtime().syncApiReplacements(original, currentEngine)
-  for (const key of ['spawnSync', 'execSync', 'execFileSync'] as const) restore.push(patch(cp, key, replacements[key]))
   const { syncBuiltinESMExports } = require('node:module') as typeof import('node:module')
-  syncBuiltinESMExports()
+  // Undone in reverse order: the ESM named exports are synced again after the exports are back.
   restore.push(() => syncBuiltinESMExports())
+  for (const key of ['spawnSync', 'execSync', 'execFileSync'] as const) restore.push(patch(cp, key, replacements[key]))
+  syncBuiltinESMExports()
   return {
     active: true,
     via: 'child_process.spawnSync/execSync/execFileSync exports',

@@ -25,8 +25,15 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
   return env
 }
 
+/**
+ * Runs node. The test runner rewrites the environment of every process the test spawns to
+ * preload its coverage loader (which patches child_process itself and calls process.binding);
+ * `env -u NODE_OPTIONS` drops that before node starts, so fixtures run as an application would.
+ */
 export function node(args: readonly string[], options: SpawnSyncOptions & { env?: NodeJS.ProcessEnv } = {}): FixtureRun {
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000, ...options, env: options.env ?? cleanEnv() })
+  const env = options.env ?? cleanEnv()
+  const nodeOptions = env['NODE_OPTIONS'] ? [`NODE_OPTIONS=${env['NODE_OPTIONS']}`] : []
+  const r = spawnSync('/usr/bin/env', ['-u', 'NODE_OPTIONS', ...nodeOptions, process.execPath, ...args], { encoding: 'utf8', timeout: 60_000, ...options, env })
   return { status: r.status, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr) }
 }
 
