@@ -9,18 +9,26 @@ import type { SystemView } from './view'
 
 const SYSTEM_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin']
 
+/*
+ * Program files are identified once per process (view): what a binary is, and what it would
+ * print for a fixed input, cannot change until a package upgrade replaces it, and the
+ * identification costs a file read that a 15 µs budget per call cannot pay each time.
+ */
+
 /** The path of the system binary named `name` (first of /usr/bin, /bin, /usr/sbin, /sbin). */
 export function systemBinary(view: SystemView, name: string): string | undefined {
-  for (const dir of SYSTEM_DIRS) {
-    const p = dir + '/' + name
-    if (view.stat(p)?.isFile() === true) return p
-  }
-  return undefined
+  return view.once('system binary\0' + name, () => {
+    for (const dir of SYSTEM_DIRS) {
+      const p = dir + '/' + name
+      if (view.stat(p)?.isFile() === true) return p
+    }
+    return undefined
+  })
 }
 
-/** Whether the file holds each marker byte string (read once while the file is unchanged). */
+/** Whether the file holds each marker byte string. */
 export function fileMarkers(view: SystemView, path: string, markers: readonly string[]): boolean[] | undefined {
-  return view.parsed('markers\0' + markers.join('\0'), path, (data) =>
+  return view.parsedOnce('markers\0' + markers.join('\0'), path, (data) =>
     markers.map((m) => data.includes(Buffer.from(m, 'latin1'))),
   )
 }
@@ -35,7 +43,7 @@ export function binaryHas(view: SystemView, name: string, markers: readonly stri
 
 /** The first bytes of a file (ELF header, script shebang). */
 export function fileHead(view: SystemView, path: string): Buffer | undefined {
-  return view.parsed('head', path, (data) => data.subarray(0, 64))
+  return view.parsedOnce('head', path, (data) => Buffer.from(data.subarray(0, 64)))
 }
 
 interface DpkgPackage {
@@ -93,6 +101,10 @@ export type BuildId = string
  * modified files, or when `pkg` does not own the file.
  */
 export function dpkgBuild(view: SystemView, pkg: string, path: string): BuildId | undefined {
+  return view.once('dpkg build\0' + pkg + '\0' + path, () => identifyBuild(view, pkg, path))
+}
+
+function identifyBuild(view: SystemView, pkg: string, path: string): BuildId | undefined {
   const packages = view.parsed('dpkg status', DPKG_STATUS, parseDpkgStatus)
   const info = packages?.get(pkg)
   if (info === undefined || info === null) return undefined
@@ -106,7 +118,7 @@ export function dpkgBuild(view: SystemView, pkg: string, path: string): BuildId 
     if (expected !== undefined) break
   }
   if (expected === undefined) return undefined
-  const actual = view.parsed('md5', path, (data) => createHash('md5').update(data).digest('hex'))
+  const actual = view.parsedOnce('md5', path, (data) => createHash('md5').update(data).digest('hex'))
   if (actual !== expected) return undefined
   return `${pkg} ${info.version} ${info.architecture}`
 }

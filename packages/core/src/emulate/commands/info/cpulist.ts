@@ -1,3 +1,5 @@
+import type { SystemView } from './view'
+
 /**
  * CPU sets as the kernel prints them: lists (`0-3,8`, /sys/devices/system/cpu/online,
  * Cpus_allowed_list) and hex masks (`00000000,0000000f`, topology/thread_siblings).
@@ -49,4 +51,12 @@ export function parseCpuMask(text: string): Set<number> | undefined {
     for (let bit = 0; bit < 4; bit++) if (nibble & (1 << bit)) out.add(i * 4 + bit)
   }
   return out
+}
+
+/**
+ * /sys/devices/system/cpu/possible, read once per view: the kernel fixes cpu_possible_mask at
+ * boot (hotplug changes `online` and `present`, never `possible`).
+ */
+export function possibleCpus(view: SystemView): string | undefined {
+  return view.once('cpu possible', () => view.readText('/sys/devices/system/cpu/possible'))
 }

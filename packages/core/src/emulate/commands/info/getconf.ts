@@ -8,11 +8,11 @@
  * 2.36–2.41 reads them, and the ELF class of the getconf binary (LONG_BIT).
  */
 import type { CommandIO, EmulatedCommand, EmulationResult } from '../../types'
-import { fileHead, fileMarkers, systemBinary } from './binaries'
-import { glibcCpuCount } from './cpulist'
+import { systemBinary } from './binaries'
+import { glibcCpuCount, possibleCpus } from './cpulist'
 import { loaderTampered } from './env-guard'
 import { glibcBetween, glibcFacts } from './libc'
-import { afterSetlocaleOne, messagesUntranslated } from './locale-resolve'
+import { LocaleSession } from './locale-resolve'
 import { invocationName, shortProgramName } from './messages'
 import { failure, result } from './result'
 import type { SystemView } from './view'
@@ -48,28 +48,34 @@ const VARIABLES: ReadonlySet<string> = new Set<Variable>([
   'LONG_BIT',
 ])
 
-/** The glibc getconf binary, if that is what the system has. */
-function getconfBinary(view: SystemView): { path: string; longBit: number } | undefined {
-  const path = systemBinary(view, 'getconf')
-  if (path === undefined) return undefined
-  const markers = fileMarkers(view, path, MARKERS)
-  if (markers === undefined || !markers.every(Boolean)) return undefined
-  const head = fileHead(view, path)
-  if (head === undefined || head.length < 5 || head.toString('latin1', 0, 4) !== '\x7fELF') return undefined
-  const cls = head[4]
-  if (cls !== ELFCLASS32 && cls !== ELFCLASS64) return undefined
-  return { path, longBit: cls === ELFCLASS64 ? 64 : 32 }
+interface GetconfBinary {
+  readonly longBit: number
+  /** Whether `<name>\0` occurs in the file (every table name is such a string). */
+  holds(name: string): boolean
 }
 
-/** Whether getconf's variable table could contain `name` (as itself or as _POSIX_name). */
-function tableMayHold(view: SystemView, path: string, name: string): boolean | undefined {
-  const found = fileMarkers(view, path, [name + '\0', '_POSIX_' + name + '\0'])
-  return found === undefined ? undefined : found[0]! || found[1]!
-}
-
-/** Whether an earlier `_POSIX_<name>` table entry could answer for `name`. */
-function shadowedByPosixName(view: SystemView, path: string, name: string): boolean | undefined {
-  return fileMarkers(view, path, ['_POSIX_' + name + '\0'])?.[0]
+/** The glibc getconf binary, if that is what the system has (identified once per view). */
+function getconfBinary(view: SystemView): GetconfBinary | undefined {
+  return view.once('getconf binary', () => {
+    const path = systemBinary(view, 'getconf')
+    const data = path === undefined ? undefined : view.readFile(path)
+    if (data === undefined || data.length < 5 || data.toString('latin1', 0, 4) !== '\x7fELF') return undefined
+    if (!MARKERS.every((m) => data.includes(m, 0, 'latin1'))) return undefined
+    const cls = data[4]
+    if (cls !== ELFCLASS32 && cls !== ELFCLASS64) return undefined
+    const memo = new Map<string, boolean>()
+    return {
+      longBit: cls === ELFCLASS64 ? 64 : 32,
+      holds(name: string) {
+        let found = memo.get(name)
+        if (found === undefined) {
+          found = data.includes(name + '\0', 0, 'latin1')
+          if (memo.size < 1024) memo.set(name, found)
+        }
+        return found
+      },
+    }
+  })
 }
 
 function cpuCount(view: SystemView, file: 'online' | 'possible'): number | undefined {
@@ -111,7 +117,8 @@ function value(view: SystemView, name: Variable, longBit: number): string | unde
 
 function untranslated(view: SystemView, io: CommandIO): boolean {
   // getconf sets LC_CTYPE and LC_MESSAGES one at a time.
-  return messagesUntranslated(view, io.ctx.env, afterSetlocaleOne(view, io.ctx.env, 'LC_MESSAGES'))
+  const locale = new LocaleSession(view, io.ctx.env)
+  return locale.untranslated(locale.afterSetlocaleOne('LC_MESSAGES'))
 }
 
 function usage(view: SystemView, io: CommandIO): EmulationResult | null {
@@ -137,12 +144,14 @@ export function createGetconf(view: SystemView): EmulatedCommand {
       const n = args.length - ai
       if (n < 1 || n > 2) return usage(view, io)
       const name = args[ai]!
-      if (VARIABLES.has(name) && shadowedByPosixName(view, bin.path, name) === false) {
+      // A `_POSIX_<name>` entry earlier in the table would answer instead.
+      if (VARIABLES.has(name) && !bin.holds('_POSIX_' + name)) {
         if (n === 2) return usage(view, io)
         const v = value(view, name as Variable, bin.longBit)
         return v === undefined ? null : result(v + '\n')
       }
-      if (!/^[\x20-\x7e]*$/.test(name) || tableMayHold(view, bin.path, name) !== false) return null
+      // Unrecognized only when neither <name> nor _POSIX_<name> can be in the table.
+      if (!/^[\x20-\x7e]*$/.test(name) || bin.holds(name) || bin.holds('_POSIX_' + name)) return null
       const prog = invocationName(io)
       if (prog === undefined || !untranslated(view, io)) return null
       return failure(`${prog}: ${UNRECOGNIZED.replace('%s', name)}\n`, 2)

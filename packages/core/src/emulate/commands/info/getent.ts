@@ -26,7 +26,6 @@ export function numericKey(key: string): number | undefined {
 
 /** glibc getent, passwd and group databases. */
 export function createGetent(view: SystemView): EmulatedCommand {
-  const nss = new NssView(view)
   return {
     name: 'getent',
     run(args, io) {
@@ -35,6 +34,7 @@ export function createGetent(view: SystemView): EmulatedCommand {
       const keys = args.slice(1)
       if (keys.some((k) => k.startsWith('-'))) return null
       if (loaderTampered(io.ctx.env) || !binaryHas(view, 'getent', MARKERS)) return null
+      const nss = new NssView(view)
       if (keys.length === 0) {
         const all = db === 'passwd' ? nss.allPasswd() : nss.allGroups()
         if (all === undefined) return null

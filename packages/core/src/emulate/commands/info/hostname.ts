@@ -11,7 +11,7 @@ import { result } from './result'
 import type { SystemView } from './view'
 
 /** Builds whose `hostname -s` was verified to cut the node name at its first dot. */
-const VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['hostname 3.23+nmu1 amd64'])
+export const HOSTNAME_VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['hostname 3.23+nmu1 amd64'])
 
 const MARKERS = ['hostname %s\n', 'display formatted name']
 const REPLACEMENT_CHAR = '\u00ef\u00bf\u00bd'
@@ -29,7 +29,7 @@ export function createHostname(view: SystemView): EmulatedCommand {
       if (short) {
         const path = systemBinary(view, 'hostname')
         const build = path === undefined ? undefined : dpkgBuild(view, 'hostname', path)
-        if (build === undefined || !VERIFIED_BUILDS.has(build)) return null
+        if (build === undefined || !HOSTNAME_VERIFIED_BUILDS.has(build)) return null
       }
       const node = view.process.uname()?.nodename
       if (node === undefined || node.includes(REPLACEMENT_CHAR)) return null

@@ -8,7 +8,7 @@ import { binaryHas } from './binaries'
 import { loaderTampered } from './env-guard'
 import { LD_SO_CACHE, describeEntry, type LdCache } from './ldcache'
 import { ldCache } from './libc'
-import { afterSetlocaleAll, messagesUntranslated } from './locale-resolve'
+import { LocaleSession } from './locale-resolve'
 import { result } from './result'
 import type { SystemView } from './view'
 
@@ -26,6 +26,8 @@ export function printCache(cache: LdCache, path: string): string | undefined {
   return out
 }
 
+const printed = new WeakMap<LdCache, string | null>()
+
 /** glibc ldconfig, print-cache mode only. */
 export function createLdconfig(view: SystemView): EmulatedCommand {
   return {
@@ -35,11 +37,15 @@ export function createLdconfig(view: SystemView): EmulatedCommand {
       if (args.length !== 1 || (args[0] !== '-p' && args[0] !== '--print-cache')) return null
       const env = io.ctx.env
       if (loaderTampered(env) || !binaryHas(view, 'ldconfig', MARKERS)) return null
-      if (!messagesUntranslated(view, env, afterSetlocaleAll(view, env, 'LC_MESSAGES'))) return null
+      if (!new LocaleSession(view, env).untranslatedAfterSetlocaleAll()) return null
       const cache = ldCache(view)
       if (cache === undefined) return null
-      const text = printCache(cache, LD_SO_CACHE)
-      return text === undefined ? null : result(text)
+      let text = printed.get(cache)
+      if (text === undefined) {
+        text = printCache(cache, LD_SO_CACHE) ?? null
+        printed.set(cache, text)
+      }
+      return text === null ? null : result(text)
     },
   }
 }

@@ -9,7 +9,7 @@ import type { CommandIO, EmulatedCommand, EmulationResult } from '../../types'
 import { systemBinary } from './binaries'
 import { bashTampered, dashTampered } from './env-guard'
 import { muslLoader } from './libc'
-import { C_LOCALE, LOCALE_FAILS, messagesUntranslated, resolveLocaleName } from './locale-resolve'
+import { C_LOCALE, LOCALE_CATEGORIES, LOCALE_FAILS, LocaleSession } from './locale-resolve'
 import { failure, result } from './result'
 import type { SystemView } from './view'
 
@@ -87,27 +87,34 @@ function parseLdd(data: Buffer): LddScript | undefined {
  * True when bash would print `$"…"` texts untranslated whichever of LC_ALL, LC_MESSAGES and
  * LANG ends up selecting its messages locale.
  */
-function bashUntranslated(view: SystemView, io: CommandIO): boolean {
-  const env = io.ctx.env
+function bashUntranslated(locale: LocaleSession, env: CommandIO['ctx']['env']): boolean {
   for (const key of ['LC_ALL', 'LC_MESSAGES', 'LANG'] as const) {
     const v = env[key]
     if (v === undefined || v === '') continue
-    const r = resolveLocaleName(view, env, 'LC_MESSAGES', v)
+    const r = locale.resolveName('LC_MESSAGES', v)
     if (r === undefined) return false
-    if (!messagesUntranslated(view, env, r === LOCALE_FAILS ? C_LOCALE : r)) return false
+    if (!locale.untranslated(r === LOCALE_FAILS ? C_LOCALE : r)) return false
   }
   return true
 }
 
 function glibcVersion(view: SystemView, io: CommandIO, ldd: GlibcLdd): EmulationResult | null {
-  if (bashTampered(io.ctx.env) || view.stat('/bin/bash')?.isFile() !== true) return null
-  if (ldd.pieces.some((p) => p.translatable) && !bashUntranslated(view, io)) return null
+  const env = io.ctx.env
+  if (bashTampered(env) || view.stat('/bin/bash')?.isFile() !== true) return null
+  const locale = new LocaleSession(view, env)
+  // bash warns on stderr at startup when LC_ALL names a locale it cannot load.
+  const lcAll = env['LC_ALL']
+  if (lcAll !== undefined && lcAll !== '') {
+    const loads = LOCALE_CATEGORIES.map((c) => locale.resolveName(c, lcAll))
+    if (loads.some((r) => r === undefined || r === LOCALE_FAILS)) return null
+  }
+  if (ldd.pieces.some((p) => p.translatable) && !bashUntranslated(locale, env)) return null
   return result(ldd.pieces.map((p) => p.text).join(''))
 }
 
 function muslUsage(view: SystemView, io: CommandIO, ldd: MuslLdd): EmulationResult | null {
   if (dashTampered(io.ctx.env) || view.stat('/bin/sh')?.isFile() !== true) return null
-  const loader = view.parsed('musl loader', ldd.loader, muslLoader)
+  const loader = view.parsedOnce('musl loader', ldd.loader, muslLoader)
   if (loader === undefined) return null
   return failure(
     `musl libc (${loader.arch})\nVersion ${loader.version}\nDynamic Program Loader\nUsage: ${ldd.loader} [options] [--] pathname\n`,
@@ -122,7 +129,8 @@ export function createLdd(view: SystemView): EmulatedCommand {
     run(args, io) {
       const path = systemBinary(view, 'ldd')
       if (path === undefined) return null
-      const ldd = view.parsed('ldd script', path, parseLdd)
+      // A script, but of a package like any binary: read once (it changes only on upgrade).
+      const ldd = view.parsedOnce('ldd script', path, parseLdd)
       if (ldd === undefined) return null
       if (ldd.kind === 'glibc') {
         if (args.length === 0 || !ldd.spellings.includes(args[0]!)) return null

@@ -205,13 +205,34 @@ function dirCodeset(view: SystemView, dir: string): string | undefined {
   return view.parsed('LC_CTYPE codeset', file, ctypeCodeset)
 }
 
-/** setlocale(category, "") for a name. */
-export function resolveLocaleName(view: SystemView, env: ChildContext['env'], category: LocaleCategory, name: string): Resolution {
-  if (name === 'C' || name === 'POSIX') return C_LOCALE
-  // Slashes, traversal and over-long names take other paths in glibc (EINVAL, LOCPATH-like
-  // absolute names): not decided here.
-  if (name.includes('/') || name.length > 255 || name === '..') return undefined
-  if (present(env['LOCPATH'])) return undefined
+/**
+ * Resolutions are reused while /usr/lib/locale and /usr/share/locale are unchanged (installing
+ * or removing a locale, an archive or a catalog directory changes their mtime).
+ */
+interface LocaleMemo {
+  signature: string
+  readonly resolutions: Map<string, Resolution>
+  readonly catalogs: Map<string, boolean>
+}
+
+function statSignature(view: SystemView, p: string): string {
+  const st = view.stat(p)
+  return st === undefined ? '-' : `${st.dev}:${st.ino}:${st.mtimeMs}:${st.ctimeMs}`
+}
+
+function localeMemo(view: SystemView): LocaleMemo {
+  const memo = view.once<LocaleMemo>('locale memo', () => ({ signature: '', resolutions: new Map(), catalogs: new Map() }))
+  const signature = statSignature(view, LOCALE_DIR) + '|' + statSignature(view, MESSAGES_DIR)
+  if (signature !== memo.signature) {
+    memo.signature = signature
+    memo.resolutions.clear()
+    memo.catalogs.clear()
+  }
+  return memo
+}
+
+/** setlocale(category, name) for a name that is not C/POSIX, from the files. */
+function loadLocale(view: SystemView, category: LocaleCategory, name: string): Resolution {
   if (view.lstat(ARCHIVE) !== undefined) return undefined
   const aliases = aliasKeys(view)
   if (view.lstat(ALIAS_FILE) !== undefined && aliases === undefined) return undefined
@@ -229,46 +250,82 @@ export function resolveLocaleName(view: SystemView, env: ChildContext['env'], ca
   return LOCALE_FAILS
 }
 
-/** setlocale(category, "") for the child's environment. */
-export function resolveCategory(view: SystemView, env: ChildContext['env'], category: LocaleCategory): Resolution {
-  return resolveLocaleName(view, env, category, localeNameFor(env, category))
-}
-
 /**
- * setlocale(LC_ALL, "") as most programs call it: all categories load or none does (then
- * everything stays C). Returns the locale of `category` afterwards, or undefined.
+ * The locale answers for one child: setlocale() per category, as a whole (LC_ALL), and whether
+ * gettext() translates. Creating a session checks once whether the installed locales changed.
  */
-export function afterSetlocaleAll(view: SystemView, env: ChildContext['env'], category: LocaleCategory): LoadedLocale | undefined {
-  let wanted: LoadedLocale | undefined
-  for (const cat of LOCALE_CATEGORIES) {
-    const r = resolveCategory(view, env, cat)
+export class LocaleSession {
+  private readonly memo: LocaleMemo
+
+  constructor(
+    private readonly view: SystemView,
+    private readonly env: ChildContext['env'],
+  ) {
+    this.memo = localeMemo(view)
+  }
+
+  /** setlocale(category, name). */
+  resolveName(category: LocaleCategory, name: string): Resolution {
+    if (name === 'C' || name === 'POSIX') return C_LOCALE
+    // Slashes, traversal and over-long names take other paths in glibc (EINVAL, LOCPATH-like
+    // absolute names): not decided here.
+    if (name.includes('/') || name.length > 255 || name === '..') return undefined
+    if (present(this.env['LOCPATH'])) return undefined
+    const key = category + '\0' + name
+    if (this.memo.resolutions.has(key)) return this.memo.resolutions.get(key)
+    const r = loadLocale(this.view, category, name)
+    this.memo.resolutions.set(key, r)
+    return r
+  }
+
+  /** setlocale(category, "") for the child's environment. */
+  resolve(category: LocaleCategory): Resolution {
+    return this.resolveName(category, localeNameFor(this.env, category))
+  }
+
+  /**
+   * setlocale(LC_ALL, "") as most programs call it: all categories load or none does (then
+   * everything stays C). The locale of `category` afterwards, or undefined.
+   */
+  afterSetlocaleAll(category: LocaleCategory): LoadedLocale | undefined {
+    let wanted: LoadedLocale | undefined
+    for (const cat of LOCALE_CATEGORIES) {
+      const r = this.resolve(cat)
+      if (r === undefined) return undefined
+      if (r === LOCALE_FAILS) return C_LOCALE
+      if (cat === category) wanted = r
+    }
+    return wanted
+  }
+
+  /** The locale of `category` after setlocale(category, "") alone (failure leaves C). */
+  afterSetlocaleOne(category: LocaleCategory): LoadedLocale | undefined {
+    const r = this.resolve(category)
     if (r === undefined) return undefined
-    if (r === LOCALE_FAILS) return C_LOCALE
-    if (cat === category) wanted = r
+    return r === LOCALE_FAILS ? C_LOCALE : r
   }
-  return wanted
-}
 
-/** The locale of `category` after setlocale(category, "") alone (failure leaves C). */
-export function afterSetlocaleOne(view: SystemView, env: ChildContext['env'], category: LocaleCategory): LoadedLocale | undefined {
-  const r = resolveCategory(view, env, category)
-  if (r === undefined) return undefined
-  return r === LOCALE_FAILS ? C_LOCALE : r
-}
-
-/**
- * True when gettext() returns every message untranslated in this messages locale: the C
- * locale, or a `C.*` locale with LANGUAGE unset and no catalog directory for its name.
- */
-export function messagesUntranslated(view: SystemView, env: ChildContext['env'], messages: LoadedLocale | undefined): boolean {
-  if (messages === undefined) return false
-  if (messages.dir === undefined) return true
-  if (messages.language !== 'C') return false
-  if (present(env['LANGUAGE'])) return false
-  for (const candidate of localeCandidates(messages.name)) {
-    if (view.lstat(MESSAGES_DIR + '/' + candidate) !== undefined) return false
+  /**
+   * True when gettext() returns every message untranslated in this messages locale: the C
+   * locale, or a `C.*` locale with LANGUAGE unset and no catalog directory for its name.
+   */
+  untranslated(messages: LoadedLocale | undefined): boolean {
+    if (messages === undefined) return false
+    if (messages.dir === undefined) return true
+    if (messages.language !== 'C') return false
+    if (present(this.env['LANGUAGE'])) return false
+    let none = this.memo.catalogs.get(messages.name)
+    if (none === undefined) {
+      none = localeCandidates(messages.name).every((c) => this.view.lstat(MESSAGES_DIR + '/' + c) === undefined)
+      this.memo.catalogs.set(messages.name, none)
+    }
+    return none
   }
-  return true
+
+  /** Messages of a program that calls setlocale(LC_ALL, "") come out untranslated. */
+  untranslatedAfterSetlocaleAll(): boolean {
+    return this.untranslated(this.afterSetlocaleAll('LC_MESSAGES'))
+  }
 }
 
 /** Is the codeset UTF-8 (as gnulib's quote() checks it)? */

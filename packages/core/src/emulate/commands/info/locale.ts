@@ -11,9 +11,7 @@ import { loaderTampered } from './env-guard'
 import {
   LOCALE_CATEGORIES,
   LOCALE_FAILS,
-  afterSetlocaleOne,
-  messagesUntranslated,
-  resolveCategory,
+  LocaleSession,
   type LocaleCategory,
   type Resolution,
 } from './locale-resolve'
@@ -86,18 +84,17 @@ function errorLine(prog: string, category: string): string {
 /** Debian glibc locale. */
 export function createLocale(view: SystemView): EmulatedCommand {
   /** Diagnostics for categories set one by one; undefined when any resolution is unknown. */
-  function trySet(io: CommandIO, categories: readonly (LocaleCategory | 'LC_ALL')[]): string | undefined {
-    const env = io.ctx.env
+  function trySet(io: CommandIO, locale: LocaleSession, categories: readonly (LocaleCategory | 'LC_ALL')[]): string | undefined {
     let err = ''
     let prog: string | undefined
     for (const cat of categories) {
       let failed: boolean
       if (cat === 'LC_ALL') {
-        const all: Resolution[] = LOCALE_CATEGORIES.map((c) => resolveCategory(view, env, c))
+        const all: Resolution[] = LOCALE_CATEGORIES.map((c) => locale.resolve(c))
         if (all.includes(undefined)) return undefined
         failed = all.includes(LOCALE_FAILS)
       } else {
-        const r = resolveCategory(view, env, cat)
+        const r = locale.resolve(cat)
         if (r === undefined) return undefined
         failed = r === LOCALE_FAILS
       }
@@ -107,7 +104,7 @@ export function createLocale(view: SystemView): EmulatedCommand {
         err += errorLine(prog, cat)
       }
     }
-    if (err !== '' && !messagesUntranslated(view, env, afterSetlocaleOne(view, env, 'LC_MESSAGES'))) return undefined
+    if (err !== '' && !locale.untranslated(locale.afterSetlocaleOne('LC_MESSAGES'))) return undefined
     return err
   }
 
@@ -122,17 +119,18 @@ export function createLocale(view: SystemView): EmulatedCommand {
         const v = env[key]
         if (v !== undefined && !/^[\x01-\x7f]*$/.test(v)) return null
       }
+      const locale = new LocaleSession(view, env)
       if (listAll) {
-        const err = trySet(io, ['LC_CTYPE', 'LC_MESSAGES', 'LC_COLLATE'])
+        const err = trySet(io, locale, ['LC_CTYPE', 'LC_MESSAGES', 'LC_COLLATE'])
         if (err === undefined) return null
         // The list is ordered by strcoll() in the child's LC_COLLATE: byte order in C and C.UTF-8.
-        const collate = afterSetlocaleOne(view, env, 'LC_COLLATE')
+        const collate = locale.afterSetlocaleOne('LC_COLLATE')
         if (collate === undefined || collate.language !== 'C') return null
         const names = allLocales(view)
         if (names === undefined) return null
         return result(names.map((n) => n + '\n').join(''), 0, err)
       }
-      const err = trySet(io, ['LC_CTYPE', 'LC_MESSAGES', 'LC_ALL'])
+      const err = trySet(io, locale, ['LC_CTYPE', 'LC_MESSAGES', 'LC_ALL'])
       if (err === undefined) return null
       return result(localeVariables(env), 0, err)
     },

@@ -13,7 +13,7 @@ import { allPrintableAscii, result } from './result'
 import type { SystemView } from './view'
 import { pathElements } from './which'
 
-const VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['lsb-release 12.0-1 all'])
+export const LSB_RELEASE_VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['lsb-release 12.0-1 all'])
 
 const LONG_OPTIONS: readonly LongOption[] = [
   { name: 'help', arg: 'none', key: 'h' },
@@ -84,7 +84,7 @@ export function createLsbRelease(view: SystemView): EmulatedCommand {
       if (!allPrintableAscii(args) || dashTampered(env) || env['LSB_OS_RELEASE'] !== undefined) return null
       const bin = systemBinary(view, 'lsb_release')
       const build = bin === undefined ? undefined : dpkgBuild(view, 'lsb-release', bin)
-      if (build === undefined || !VERIFIED_BUILDS.has(build) || view.stat('/bin/sh')?.isFile() !== true) return null
+      if (build === undefined || !LSB_RELEASE_VERIFIED_BUILDS.has(build) || view.stat('/bin/sh')?.isFile() !== true) return null
       if (!HELPERS.every((h) => resolvesToSystem(view, ctx, h))) return null
       const parsed = gnuGetopt(args, 'hvidrcas', LONG_OPTIONS, env)
       if (parsed === undefined) return null

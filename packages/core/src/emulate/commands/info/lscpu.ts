@@ -8,13 +8,13 @@
  */
 import type { EmulatedCommand } from '../../types'
 import { dpkgBuild, systemBinary, type BuildId } from './binaries'
-import { parseCpuList, parseCpuMask } from './cpulist'
+import { parseCpuList, parseCpuMask, possibleCpus } from './cpulist'
 import { loaderTampered } from './env-guard'
-import { afterSetlocaleAll, messagesUntranslated } from './locale-resolve'
+import { LocaleSession } from './locale-resolve'
 import { result } from './result'
 import type { SystemView } from './view'
 
-const VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['util-linux 2.38.1-5+deb12u3 amd64'])
+export const LSCPU_VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['util-linux 2.38.1-5+deb12u3 amd64'])
 const SYS_CPU = '/sys/devices/system/cpu'
 const SYS_NODE = '/sys/devices/system/node'
 const HEADER =
@@ -63,7 +63,7 @@ function addUnique(sets: Set<number>[], set: Set<number>): void {
 /** The rows lscpu -p prints, or undefined when some input is outside what is reproduced. */
 export function lscpuParsable(view: SystemView): string | undefined {
   const read = (p: string) => view.readText(p)
-  const possible = parseCpuList(read(SYS_CPU + '/possible') ?? '\0')
+  const possible = parseCpuList(possibleCpus(view) ?? '')
   if (possible === undefined || possible.length === 0) return undefined
   const presentText = read(SYS_CPU + '/present')
   const onlineText = read(SYS_CPU + '/online')
@@ -170,9 +170,9 @@ export function createLscpu(view: SystemView): EmulatedCommand {
       if (u === undefined || u.machine !== 'x86_64') return null
       const bin = systemBinary(view, 'lscpu')
       const build = bin === undefined ? undefined : dpkgBuild(view, 'util-linux', bin)
-      if (build === undefined || !VERIFIED_BUILDS.has(build)) return null
+      if (build === undefined || !LSCPU_VERIFIED_BUILDS.has(build)) return null
       // The header lines are translatable.
-      if (!messagesUntranslated(view, env, afterSetlocaleAll(view, env, 'LC_MESSAGES'))) return null
+      if (!new LocaleSession(view, env).untranslatedAfterSetlocaleAll()) return null
       const text = lscpuParsable(view)
       return text === undefined ? null : result(text)
     },

@@ -3,7 +3,7 @@
  * gnulib's quote() does it in the C and UTF-8 locales.
  */
 import type { CommandIO } from '../../types'
-import { afterSetlocaleAll, isUtf8Codeset, messagesUntranslated } from './locale-resolve'
+import { LocaleSession, isUtf8Codeset } from './locale-resolve'
 import type { SystemView } from './view'
 
 /**
@@ -39,10 +39,9 @@ export interface DiagnosticsLocale {
  * translated (or the locale cannot be decided).
  */
 export function coreutilsDiagnostics(view: SystemView, io: CommandIO): DiagnosticsLocale | undefined {
-  const env = io.ctx.env
-  const messages = afterSetlocaleAll(view, env, 'LC_MESSAGES')
-  if (!messagesUntranslated(view, env, messages)) return undefined
-  const ctype = afterSetlocaleAll(view, env, 'LC_CTYPE')
+  const locale = new LocaleSession(view, io.ctx.env)
+  if (!locale.untranslatedAfterSetlocaleAll()) return undefined
+  const ctype = locale.afterSetlocaleAll('LC_CTYPE')
   if (ctype === undefined) return undefined
   const utf8 = isUtf8Codeset(ctype.codeset)
   if (!utf8 && ctype.codeset !== 'ANSI_X3.4-1968') return undefined

@@ -7,14 +7,14 @@
  */
 import type { EmulatedCommand } from '../../types'
 import { dpkgBuild, systemBinary, type BuildId } from './binaries'
-import { glibcCpuCount, parseCpuList } from './cpulist'
+import { glibcCpuCount, parseCpuList, possibleCpus } from './cpulist'
 import { loaderTampered } from './env-guard'
 import { gnuGetopt, type LongOption } from './getopt'
 import { glibcBetween, glibcFacts } from './libc'
 import { result } from './result'
 import type { SystemView } from './view'
 
-const VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['coreutils 9.1-1 amd64'])
+export const NPROC_VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['coreutils 9.1-1 amd64'])
 const ULONG_MAX = (1n << 64n) - 1n
 /** sched_getaffinity() is called with a 1024-CPU set. */
 const CPU_SETSIZE = 1024
@@ -42,7 +42,7 @@ function affinityCount(view: SystemView): bigint | undefined {
   const cpus = line === null ? undefined : parseCpuList(line[1]!)
   if (cpus === undefined || cpus.length === 0) return undefined
   // With CPUs beyond the set size the kernel rejects the call (EINVAL): not reproduced.
-  const possible = view.readText('/sys/devices/system/cpu/possible')
+  const possible = possibleCpus(view)
   const all = possible === undefined ? undefined : parseCpuList(possible)
   if (all === undefined || all.some((c) => c >= CPU_SETSIZE)) return undefined
   return BigInt(cpus.length)
@@ -51,7 +51,7 @@ function affinityCount(view: SystemView): bigint | undefined {
 function configured(view: SystemView): bigint | undefined {
   const facts = glibcFacts(view)
   if (facts === undefined || !glibcBetween(facts, [2, 36], [2, 41])) return undefined
-  const text = view.readText('/sys/devices/system/cpu/possible')
+  const text = possibleCpus(view)
   const n = text === undefined ? undefined : glibcCpuCount(text)
   if (n === undefined || n === 0) return undefined
   let nprocs = BigInt(n)
@@ -85,7 +85,7 @@ export function createNproc(view: SystemView): EmulatedCommand {
       }
       const bin = systemBinary(view, 'nproc')
       const build = bin === undefined ? undefined : dpkgBuild(view, 'coreutils', bin)
-      if (build === undefined || !VERIFIED_BUILDS.has(build)) return null
+      if (build === undefined || !NPROC_VERIFIED_BUILDS.has(build)) return null
       let n: bigint | undefined
       if (all) {
         n = configured(view)

@@ -54,7 +54,8 @@ export function parseNsswitch(text: string): NssConfig {
 }
 
 const NSSWITCH = '/etc/nsswitch.conf'
-const NSCD_SOCKETS = ['/var/run/nscd/socket', '/run/nscd/socket']
+/** glibc's _PATH_NSCDSOCKET; lstat follows /var/run when it links to /run. */
+const NSCD_SOCKET = '/var/run/nscd/socket'
 
 const PASSWD_LINE = /^([^:\n+\-#\s][^:\n]*):([^:\n]*):(0|[1-9][0-9]{0,9}):(0|[1-9][0-9]{0,9}):([^:\n]*):([^:\n]*):([^:\n]*)$/
 const GROUP_LINE = /^([^:\n+\-#\s][^:\n]*):([^:\n]*):(0|[1-9][0-9]{0,9}):((?:[^:,\s]+)(?:,[^:,\s]+)*)?$/
@@ -107,16 +108,28 @@ interface Reach {
 
 const NOWHERE: Reach = { hits: false, misses: false }
 
-/** The user/group databases as a child would query them. */
+/**
+ * The user/group databases as a child would query them. Make one per run: the files are
+ * checked for changes once, when first needed, and reused for every lookup of that run.
+ */
 export class NssView {
+  private configMemo: NssConfig | undefined | null = null
+  private nscdMemo: boolean | null = null
+  private passwdMemo: PasswdEntry[] | undefined | null = null
+  private groupMemo: GroupEntry[] | undefined | null = null
+
   constructor(private readonly view: SystemView) {}
 
   private config(): NssConfig | undefined {
-    return this.view.parsed('nsswitch', NSSWITCH, (data) => parseNsswitch(data.toString('latin1')))
+    if (this.configMemo === null) {
+      this.configMemo = this.view.parsed('nsswitch', NSSWITCH, (data) => parseNsswitch(data.toString('latin1')))
+    }
+    return this.configMemo
   }
 
   private nscdPresent(): boolean {
-    return NSCD_SOCKETS.some((p) => this.view.lstat(p) !== undefined)
+    if (this.nscdMemo === null) this.nscdMemo = this.view.lstat(NSCD_SOCKET) !== undefined
+    return this.nscdMemo
   }
 
   private reach(db: Database): Reach {
@@ -139,11 +152,13 @@ export class NssView {
   }
 
   private passwd(): PasswdEntry[] | undefined {
-    return this.view.parsed('passwd', '/etc/passwd', parsePasswd)
+    if (this.passwdMemo === null) this.passwdMemo = this.view.parsed('passwd', '/etc/passwd', parsePasswd)
+    return this.passwdMemo
   }
 
   private group(): GroupEntry[] | undefined {
-    return this.view.parsed('group', '/etc/group', parseGroup)
+    if (this.groupMemo === null) this.groupMemo = this.view.parsed('group', '/etc/group', parseGroup)
+    return this.groupMemo
   }
 
   private find<T>(db: 'passwd' | 'group', entries: T[] | undefined, match: (e: T) => boolean): Lookup<T> {
@@ -174,6 +189,7 @@ export class NssView {
   allPasswd(): readonly PasswdEntry[] | undefined {
     return this.reach('passwd').misses ? this.passwd() : undefined
   }
+
 
   allGroups(): readonly GroupEntry[] | undefined {
     return this.reach('group').misses ? this.group() : undefined

@@ -13,13 +13,13 @@ import { result } from './result'
 import type { SystemView } from './view'
 
 /** What `uname -p`, `-i` and `-o` print, per verified package build. */
-interface BuildFacts {
+export interface BuildFacts {
   readonly processor: string
   readonly hardwarePlatform: string
   readonly operatingSystem: string
 }
 
-const VERIFIED_BUILDS: ReadonlyMap<BuildId, BuildFacts> = new Map([
+export const UNAME_VERIFIED_BUILDS: ReadonlyMap<BuildId, BuildFacts> = new Map([
   ['coreutils 9.1-1 amd64', { processor: 'unknown', hardwarePlatform: 'unknown', operatingSystem: 'GNU/Linux' }],
 ])
 
@@ -65,7 +65,7 @@ export function createUname(view: SystemView): EmulatedCommand {
       if (want.has('p') || want.has('i') || want.has('o')) {
         const path = systemBinary(view, 'uname')
         const build = path === undefined ? undefined : dpkgBuild(view, 'coreutils', path)
-        facts = build === undefined ? undefined : VERIFIED_BUILDS.get(build)
+        facts = build === undefined ? undefined : UNAME_VERIFIED_BUILDS.get(build)
         if (facts === undefined) return null
       }
       const fields: string[] = []

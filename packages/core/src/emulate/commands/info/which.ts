@@ -14,7 +14,7 @@ import { allPrintableAscii, result } from './result'
 import type { SystemView } from './view'
 
 /** Builds of the script whose behaviour this reproduces. */
-const VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['debianutils 5.7-0.5~deb12u1 all'])
+export const WHICH_VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['debianutils 5.7-0.5~deb12u1 amd64'])
 
 /** dash `getopts a` over the leading arguments: the names after the options, or undefined. */
 function afterOptions(args: readonly string[]): { all: boolean; names: readonly string[] } | undefined {
@@ -59,7 +59,7 @@ export function createWhich(view: SystemView): EmulatedCommand {
       const bin = systemBinary(view, 'which')
       const real = bin === undefined ? undefined : view.realpath(bin)
       const build = real === undefined ? undefined : dpkgBuild(view, 'debianutils', real)
-      if (build === undefined || !VERIFIED_BUILDS.has(build) || view.stat('/bin/sh')?.isFile() !== true) return null
+      if (build === undefined || !WHICH_VERIFIED_BUILDS.has(build) || view.stat('/bin/sh')?.isFile() !== true) return null
       const parsed = afterOptions(args)
       if (parsed === undefined) return null
       const executable = (p: string) => {

@@ -16,7 +16,6 @@ const MARKERS = ['GNU coreutils\0', 'cannot find name for user ID %lu']
 
 /** coreutils whoami. */
 export function createWhoami(view: SystemView): EmulatedCommand {
-  const nss = new NssView(view)
   return {
     name: 'whoami',
     run(args, io) {
@@ -24,7 +23,7 @@ export function createWhoami(view: SystemView): EmulatedCommand {
       if (loaderTampered(io.ctx.env) || !binaryHas(view, 'whoami', MARKERS)) return null
       if (!uniformIds(view, io.ctx)) return null
       const uid = io.ctx.uid
-      const pw = nss.getpwuid(uid)
+      const pw = new NssView(view).getpwuid(uid)
       if (pw === undefined) return null
       if (pw !== NOT_FOUND) return result(pw.name + '\n')
       const prog = invocationName(io)
