@@ -36,6 +36,10 @@ export function childEnvironment(
   cwd: string,
   decode: (bytes: string) => string,
 ): Env {
+  // Nothing changed and nothing to add: the inherited environment is the child's as it is.
+  if (overlay.size === 0 && extra.length === 0 && inherited.IFS === undefined && inherited.PWD === cwd && cwd[0] === '/') {
+    return inherited
+  }
   const env: Record<string, string | undefined> = {}
   for (const k of Object.keys(inherited)) {
     const v = inherited[k]
