@@ -33,7 +33,7 @@ export const SHELL_BUILTINS: ReadonlySet<string> = new Set([
 const SHELLS = new Set(['sh', 'dash', 'bash', 'ash'])
 const RESERVED_THEN_COMMAND = new Set(['!', '{', 'if', 'then', 'else', 'elif', 'do', 'while', 'until', 'time'])
 const RESERVED_END = new Set(['}', 'fi', 'done', 'esac'])
-const UNMODELLED = new Set(['for', 'case', 'select', 'function', 'eval', '.', 'source'])
+const KEYWORDS_UNMODELLED = new Set(['for', 'case', 'select', 'function'])
 
 interface Wrapper {
   /** Options that take the next word as their value. */
@@ -67,7 +67,8 @@ const WRAPPERS: Readonly<Record<string, Wrapper>> = {
 }
 
 type Token =
-  | { readonly t: 'word'; readonly text: string; readonly dynamic: boolean; readonly quoted: boolean }
+  /** `prefix`: the unquoted literal start of the word (before any quote, escape or expansion). */
+  | { readonly t: 'word'; readonly text: string; readonly prefix: string; readonly dynamic: boolean; readonly quoted: boolean }
   | { readonly t: 'op'; readonly op: string }
 
 const REDIRECTIONS = new Set(['<', '>', '>>', '<<', '<<-', '<&', '>&', '<>', '>|', '&>', '&>>'])
@@ -107,6 +108,7 @@ function lex(src: string): Lexed {
   const out: Lexed = { tokens: [], nested: [], complete: true }
   const { tokens, nested } = out
   let text = ''
+  let prefix = ''
   let inWord = false
   let dynamic = false
   let quoted = false
@@ -119,8 +121,8 @@ function lex(src: string): Lexed {
       heredocs.push({ delimiter: text, stripTabs: heredocNext })
       heredocNext = null
     }
-    tokens.push({ t: 'word', text, dynamic, quoted })
-    text = ''
+    tokens.push({ t: 'word', text, prefix, dynamic, quoted })
+    text = prefix = ''
     inWord = dynamic = quoted = false
   }
   const start = (): void => {
@@ -278,6 +280,7 @@ function lex(src: string): Lexed {
       i++
     } else {
       start()
+      if (!quoted && !dynamic && text === prefix) prefix += c
       text += c
       i++
     }
@@ -315,7 +318,8 @@ export function commandWords(script: string, depth = 0): ProgramWords {
       }
       if (tok.op === '(' && previousWasCommand) complete = false // a function definition `f()`
       previousWasCommand = false
-      commandPosition = tok.op !== ')'
+      // After `)` comes an operator, a redirection, a function body or a case branch's command.
+      commandPosition = true
       continue
     }
     if (redirectTarget) {
@@ -324,14 +328,18 @@ export function commandWords(script: string, depth = 0): ProgramWords {
     }
     previousWasCommand = false
     if (!commandPosition) continue
-    if (!tok.quoted && !tok.dynamic && ASSIGNMENT.test(tok.text)) continue
+    if (ASSIGNMENT.test(tok.prefix)) continue
     if (!tok.quoted && !tok.dynamic) {
       if (RESERVED_THEN_COMMAND.has(tok.text)) continue
       if (RESERVED_END.has(tok.text)) {
         commandPosition = false
         continue
       }
-      if (UNMODELLED.has(tok.text)) complete = false
+      if (KEYWORDS_UNMODELLED.has(tok.text)) {
+        complete = false
+        commandPosition = false
+        continue
+      }
     }
     commandPosition = false
     previousWasCommand = true
@@ -413,7 +421,7 @@ function followProgram(tokens: readonly Token[], k: number, words: string[], dep
       if (wrapper.valueOptions.includes(option) && option === text) j++
       continue
     }
-    if (wrapper.assignments && ASSIGNMENT.test(text)) continue
+    if (wrapper.assignments && ASSIGNMENT.test(w.prefix)) continue
     if (skip > 0) {
       skip--
       continue

@@ -1,0 +1,151 @@
+// The decision policy and the option/env parsing, in process (pure functions, no patching).
+import t from 'tap'
+import { commandWords } from '../../src/intercept/programs'
+import { decide } from '../../src/intercept/policy'
+import { shapeOf, shellQuote, commandLine, type SpawnCall } from '../../src/intercept/call'
+import { readEnvConfig, resolveInterceptOptions, type InterceptOptions } from '../../src/options'
+import { AppArmorError } from '../../src/errors'
+
+t.test('command words of shell lines', async (t) => {
+  const cases: [string, string[], boolean][] = [
+    ['getconf GNU_LIBC_VERSION 2>&1 || true; ldd --version 2>&1 || true', ['getconf', 'true', 'ldd', 'true'], true],
+    ['ldconfig -p | sed "s/.*=>s*//" | sed "s|.*/||" | grep libssl | sort', ['ldconfig', 'sed', 'sed', 'grep', 'sort'], true],
+    ['getent passwd $(whoami)', ['getent', 'whoami'], true],
+    ['( cat /etc/machine-id 2> /dev/null || hostname ) | head -n 1 || :', ['cat', 'hostname', 'head', ':'], true],
+    ['FOO=1 env -i BAR=2 nice -n 5 timeout 3 git status', ['env', 'nice', 'timeout', 'git'], true],
+    ['A="b c" B=$(id -u) git log', ['git', 'id'], true],
+    ['x=$(getconf PAGESIZE) && echo $x', ['echo', 'getconf'], true],
+    ['sh -c "uname -a; id -u"', ['sh', 'uname', 'id'], true],
+    ['bash -ec "set -x; make"', ['bash', 'set', 'make'], true],
+    ['echo `date`', ['echo', 'date'], true],
+    ['cat <<EOF\nrm -rf /\nEOF\nls', ['cat', 'ls'], true],
+    ['command -v git', ['command'], true],
+    ['exec 2>/dev/null; /usr/bin/id', ['exec', '/usr/bin/id'], true],
+    ["echo 'a;b' \"c|d\" && printf x", ['echo', 'printf'], true],
+    ['2>/dev/null cat f', ['cat'], true],
+    ['timeout -s KILL 5 curl x', ['timeout', 'curl'], true],
+    ['if true; then uname; else id; fi', ['true', 'uname', 'id'], true],
+    ['$CMD x', [], false],
+    ['for i in 1 2; do echo $i; done', ['echo'], false],
+    ['f() { ls; }; f', ['f', 'ls', 'f'], false],
+    ['eval "$x"', ['eval'], false],
+    ['env -S "a b"', ['env'], false],
+    ["echo 'unterminated", ['echo'], false],
+  ]
+  for (const [line, words, complete] of cases) t.same(commandWords(line), { words, complete }, line)
+})
+
+t.test('command lines as a shell would show them', async (t) => {
+  t.equal(shellQuote('plain-word_1.2/x=y'), 'plain-word_1.2/x=y')
+  t.equal(shellQuote("it's here"), `'it'\\''s here'`)
+  t.equal(shellQuote(''), "''")
+  const call = (file: string, argv: string[]): SpawnCall => ({ api: 'spawn', file, argv, envPairs: ['PATH=/usr/bin:/bin'], cwd: undefined })
+  t.same(shapeOf(call('/bin/sh', ['/bin/sh', '-c', 'a | b'])), { kind: 'shell', shell: '/bin/sh', script: 'a | b' })
+  t.same(shapeOf(call('sh', ['sh', '-c', 'x'])), { kind: 'shell', shell: 'sh', script: 'x' })
+  t.same(shapeOf(call('sh', ['other', '-c', 'x'])), { kind: 'exec', file: 'sh', args: ['-c', 'x'] }, 'argv0 differs')
+  t.same(shapeOf(call('/bin/sh', ['/bin/sh', '-c', 'x', 'arg0'])), { kind: 'exec', file: '/bin/sh', args: ['-c', 'x', 'arg0'] }, 'positional parameters')
+  t.equal(commandLine(shapeOf(call('git', ['git', 'log', '--format=%H %s']))), "git log '--format=%H %s'")
+})
+
+t.test('decisions', async (t) => {
+  const answer = { stdout: Buffer.from('x'), stderr: Buffer.alloc(0), status: 0 }
+  const emulate = (req: { kind: string; script?: string; file?: string }) => (req.kind === 'shell' ? (req.script?.startsWith('getconf') ? answer : null) : req.file === 'uname' ? answer : null)
+  const d = (line: string | string[], options: InterceptOptions, emulable = true) => {
+    const argv = typeof line === 'string' ? ['/bin/sh', '-c', line] : line
+    const call: SpawnCall = { api: 'spawnSync', file: argv[0] as string, argv, envPairs: ['PATH=/usr/bin:/bin'], cwd: undefined }
+    const v = decide(call, shapeOf(call), emulable, resolveInterceptOptions({ emulate, ...options }))
+    return v.decision + (v.profile ? `:${v.profile}` : '') + `/${v.reason}`
+  }
+  t.equal(d('getconf PAGESIZE', {}), 'emulate/emulated')
+  t.equal(d('git status', {}), 'passthrough/unknown')
+  t.equal(d('git status', { unknown: 'deny' }), 'deny/unknown')
+  t.equal(d('getconf PAGESIZE', { unknown: 'deny' }), 'emulate/emulated', 'emulated lines need no allow rule')
+  t.equal(d('getconf PAGESIZE', {}, false), 'passthrough/unknown', 'not emulable options')
+  t.equal(d('getconf PAGESIZE', { deny: ['getconf'] }), 'deny/deny-rule', 'deny wins over emulation')
+  t.equal(d('getconf PAGESIZE', { allow: ['getconf'] }), 'passthrough/allow-rule', 'allow means run it for real')
+  t.equal(d('git status | head -1', { unknown: 'deny', allow: ['git'] }), 'deny/unknown', 'every program must be allowed')
+  t.equal(d('git status | head -1', { unknown: 'deny', allow: ['git', 'head'] }), 'passthrough/allow-rule')
+  t.equal(d('cd /tmp && git status', { unknown: 'deny', allow: ['git'] }), 'passthrough/allow-rule', 'builtins need no rule, the shell is implied')
+  t.equal(d('$GIT status', { unknown: 'deny', allow: ['git'] }), 'deny/unknown', 'a run-time command word is never allowed')
+  t.equal(d('$GIT status', { unknown: 'deny', allow: ['*'] }), 'passthrough/allow-rule')
+  t.equal(d('git status', { unknown: 'deny', allow: [/^git status$/] }), 'passthrough/allow-rule', 'RegExp rules test the line')
+  t.equal(d(['/usr/bin/git', 'status'], { unknown: 'deny', allow: ['git'] }), 'passthrough/allow-rule', 'names match basenames')
+  t.equal(d(['git', 'status'], { unknown: 'deny', allow: ['/usr/bin/git'] }), require('node:fs').existsSync('/usr/bin/git') ? 'passthrough/allow-rule' : 'deny/unknown', 'paths match PATH resolution')
+  t.equal(d('echo hi', { deny: ['sh'] }), 'deny/deny-rule', 'the shell itself can be denied')
+  t.equal(d('nohup curl x', { deny: ['curl'] }), 'deny/deny-rule', 'through wrappers')
+  t.equal(d('x $(curl y)', { deny: ['curl'] }), 'deny/deny-rule', 'inside substitutions')
+  t.equal(d('node app.js', { confine: [{ match: 'node', profile: 'web' }] }), 'confine:web/confine-rule')
+  t.equal(d('node app.js', { confine: [{ match: 'sh', profile: 'shell' }, { match: 'node', profile: 'web' }] }), 'confine:shell/confine-rule', 'first rule wins')
+  t.equal(d('node app.js', { deny: ['node'], confine: [{ match: 'node', profile: 'web' }] }), 'deny/deny-rule')
+  t.equal(d('getconf X', { confine: [{ match: 'getconf', profile: 'p' }] }), 'emulate/emulated', 'nothing to confine when emulated')
+  t.equal(d(['uname', '-m'], { emulate: null }), 'passthrough/unknown', 'emulate: null disables emulation')
+  const throwing = resolveInterceptOptions({ emulate: () => { throw new Error('bug') } })
+  const call: SpawnCall = { api: 'spawn', file: 'uname', argv: ['uname'], envPairs: [], cwd: undefined }
+  t.match(decide(call, shapeOf(call), true, throwing), { decision: 'passthrough', reason: 'unknown', emulatorError: 'bug' }, 'an emulator bug lets the real command run, and is reported')
+})
+
+t.test('install options are validated, with hints', async (t) => {
+  const bad = (o: unknown, re: RegExp) => {
+    t.throws(() => resolveInterceptOptions(o as InterceptOptions), { code: 'ERR_AA_OPTIONS', message: re }, String(re))
+    try {
+      resolveInterceptOptions(o as InterceptOptions)
+    } catch (err) {
+      t.ok(err instanceof AppArmorError)
+    }
+  }
+  bad({ unknwon: 'deny' }, /unknown option "unknwon" \(did you mean unknown\?\)/)
+  bad({ unknown: 'allow' }, /options.unknown must be 'passthrough' or 'deny'; got "allow"/)
+  bad({ deny: 'git' }, /options.deny must be an array/)
+  bad({ allow: ['two words'] }, /options.allow\[0\] must be a command name/)
+  bad({ confine: [{ match: 'node' }] }, /options.confine\[0\].profile/)
+  bad({ confine: [{ match: 'node', profile: 'a b' }] }, /whitespace/)
+  bad({ emulate: 'yes' }, /options.emulate must be a function or null/)
+  bad({ execConfiner: 1 }, /options.execConfiner must be a function/)
+  bad({ log: '' }, /options.log must be 'stderr' or a file path/)
+  bad(null, /options must be an object/)
+  const r = resolveInterceptOptions({ log: 'rel.log', confine: [{ match: /x/, profile: 'p' }] })
+  t.equal(r.log, require('node:path').resolve('rel.log'))
+  t.equal(r.unknown, 'passthrough')
+  t.type(r.emulate, 'function')
+  t.type(r.execConfiner, 'function')
+})
+
+t.test('the environment of the register preload', async (t) => {
+  t.same(readEnvConfig({}), { disabled: false, profile: null, intercept: {} })
+  t.same(
+    readEnvConfig({
+      APPARMOR_MONKEYS_UNKNOWN: 'deny',
+      APPARMOR_MONKEYS_LOG: 'stderr',
+      APPARMOR_MONKEYS_DENY: 'curl, wget',
+      APPARMOR_MONKEYS_ALLOW: 'git,/usr/bin/node',
+      APPARMOR_MONKEYS_CONFINE: 'node=web-worker,convert=im',
+      APPARMOR_MONKEYS_PROFILE: 'app',
+      APPARMOR_MONKEYS_DISABLE: '0',
+      OTHER: 'x',
+    }),
+    {
+      disabled: false,
+      profile: 'app',
+      intercept: {
+        unknown: 'deny',
+        log: 'stderr',
+        deny: ['curl', 'wget'],
+        allow: ['git', '/usr/bin/node'],
+        confine: [
+          { match: 'node', profile: 'web-worker' },
+          { match: 'convert', profile: 'im' },
+        ],
+      },
+    },
+  )
+  t.same(readEnvConfig({ APPARMOR_MONKEYS_DISABLE: '1', APPARMOR_MONKEYS_UNKNOWN: '' }), { disabled: true, profile: null, intercept: {} }, 'empty means unset')
+  const bad = (env: Record<string, string>, re: RegExp) => t.throws(() => readEnvConfig(env), { code: 'ERR_AA_OPTIONS', message: re }, String(re))
+  bad({ APPARMOR_MONKEYS_UNKNOWN: 'maybe' }, /APPARMOR_MONKEYS_UNKNOWN must be 'passthrough' or 'deny'; got "maybe"/)
+  bad({ APPARMOR_MONKEYS_DISABLE: 'yes' }, /APPARMOR_MONKEYS_DISABLE: must be 1 or 0/)
+  bad({ APPARMOR_MONKEYS_DENY: 'curl,,wget' }, /APPARMOR_MONKEYS_DENY: item 2 .* is empty/)
+  bad({ APPARMOR_MONKEYS_ALLOW: 'git status' }, /item 1 .* not one word/)
+  bad({ APPARMOR_MONKEYS_CONFINE: 'node' }, /APPARMOR_MONKEYS_CONFINE: item 1 .* must be <command>=<profile>/)
+  bad({ APPARMOR_MONKEYS_CONFINE: 'node=' }, /APPARMOR_MONKEYS_CONFINE item 1/)
+  bad({ APPARMOR_MONKEYS_PROFILE: '&stacked' }, /APPARMOR_MONKEYS_PROFILE/)
+  bad({ APPARMOR_MONKEYS_DENNY: 'x' }, /APPARMOR_MONKEYS_DENNY: unknown variable \(did you mean APPARMOR_MONKEYS_DENY\?\)/)
+})
