@@ -6,6 +6,7 @@
  * over IPC; one that does not is stopped and reported.
  */
 import { EventEmitter } from 'node:events'
+import * as path from 'node:path'
 import { syncBuiltinESMExports } from 'node:module'
 import { performance } from 'node:perf_hooks'
 import type { Cluster, Worker } from 'node:cluster'
@@ -144,9 +145,9 @@ function log(o: ResolvedWorkerForkOptions, line: string): void {
   }
 }
 
-/** The path of the preload, as it is given to `--require`. */
+/** The path of the preload (dist/preload.js, next to this file), as given to `--require`. */
 function preloadPath(): string {
-  return require.resolve('./preload')
+  return path.join(__dirname, 'preload.js')
 }
 
 /**
@@ -179,7 +180,7 @@ function summarize(threads: readonly WorkerThread[]): string {
     const key = t.mode === undefined ? t.label : `${t.label} (${t.mode})`
     counts.set(key, (counts.get(key) ?? 0) + 1)
   }
-  return [...counts].map(([label, n]) => `${n} in '${label}'`).join(', ')
+  return Array.from(counts).map(([label, n]) => `${n} in '${label}'`).join(', ')
 }
 
 function readThreads(msg: ConfirmMessage): WorkerThread[] | undefined {

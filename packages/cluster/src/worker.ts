@@ -150,7 +150,7 @@ function readThreads(): { threads: ThreadReport[] } | { error: NonNullable<Confi
 function summary(threads: readonly ThreadReport[]): string {
   const counts = new Map<string, number>()
   for (const t of threads) counts.set(t.raw, (counts.get(t.raw) ?? 0) + 1)
-  return [...counts].map(([raw, n]) => `${n} in '${raw}'`).join(', ')
+  return Array.from(counts).map(([raw, n]) => `${n} in '${raw}'`).join(', ')
 }
 
 /**
