@@ -63,7 +63,9 @@ export function parseGlibcLdd(script: string): GlibcLdd | undefined {
     const printf = /^ {4}printf \$"([^"]*)"((?: "[^"\n]*")*)\n/.exec(rest)
     if (printf === null) return undefined
     const format = plainDoubleQuoted(printf[1]!)
-    const args = [...printf[2]!.matchAll(/ "([^"\n]*)"/g)].map((m) => plainDoubleQuoted(m[1]!))
+    const args: (string | undefined)[] = []
+    const word = / "([^"\n]*)"/g
+    for (let m = word.exec(printf[2]!); m !== null; m = word.exec(printf[2]!)) args.push(plainDoubleQuoted(m[1]!))
     if (format === undefined || args.includes(undefined)) return undefined
     const text = printfPlain(format, args as string[])
     if (text === undefined) return undefined

@@ -86,5 +86,7 @@ export function muslLoader(data: Buffer): MuslLoader | undefined {
     re.lastIndex = m.index + 1
   }
   if (versions.size !== 1) return undefined
-  return { arch: usage[1]!, version: [...versions][0]! }
+  let version = ''
+  versions.forEach((v) => (version = v))
+  return { arch: usage[1]!, version }
 }

@@ -72,7 +72,8 @@ function allLocales(view: SystemView): string[] | undefined {
     if (text === undefined) return undefined
     for (const [alias, value] of aliasPairs(text)) if (names.has(value)) names.add(alias)
   }
-  const list = [...names]
+  const list: string[] = []
+  names.forEach((n) => list.push(n))
   if (!list.every(isPrintableAscii)) return undefined
   return list.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
 }

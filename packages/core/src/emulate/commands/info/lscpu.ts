@@ -56,7 +56,12 @@ function indexOf(sets: readonly Set<number>[], cpu: number): number {
 }
 
 function addUnique(sets: Set<number>[], set: Set<number>): void {
-  const same = (a: Set<number>, b: Set<number>) => a.size === b.size && [...a].every((c) => b.has(c))
+  const same = (a: Set<number>, b: Set<number>) => {
+    if (a.size !== b.size) return false
+    let equal = true
+    a.forEach((c) => (equal &&= b.has(c)))
+    return equal
+  }
   if (!sets.some((s) => same(s, set))) sets.push(set)
 }
 
@@ -132,7 +137,7 @@ export function lscpuParsable(view: SystemView): string | undefined {
     }
   }
   const sorted = caches.map((c, i) => ({ c, i })).sort((a, b) => (a.c.name < b.c.name ? -1 : a.c.name > b.c.name ? 1 : a.i - b.i)).map((x) => x.c)
-  const names = [...new Set(sorted.map((c) => c.name))]
+  const names = sorted.map((c) => c.name).filter((n, i, all) => all.indexOf(n) === i)
 
   let out = HEADER + '# CPU,Core,Socket,Node'
   if (names.length > 0) out += ',,' + names.join(',')
