@@ -1,0 +1,202 @@
+/**
+ * `@apparmor-monkeys/express`: `await listenConfined(app, { profile, port })`.
+ *
+ * Express (4 and 5) and Connect have no lifecycle hooks, so the helper owns the moment the
+ * server starts: it installs the exec interception (unless the register preload did), listens,
+ * then confines the whole process in `profile` (or confines first with `before: true`).
+ * Requests that arrive before the process is confined wait; if the confinement fails, they
+ * get 503, the server is closed and the promise rejects with the coded AppArmorError.
+ * Typed against `node:http` only: any `(req, res)` listener or an existing http(s) server works.
+ */
+import * as http from 'node:http'
+import type * as https from 'node:https'
+import * as net from 'node:net'
+import { AppArmorError, ErrorCodes, confine, isAppArmorError } from '@apparmor-monkeys/core'
+import type { ConfineReport } from '@apparmor-monkeys/core'
+import { acquireInterception } from './interception'
+import type { InterceptionState } from './interception'
+import { resolveOptions } from './options'
+import type { ListenConfinedOptions, ResolvedOptions } from './options'
+
+export type { InterceptOptions, InterceptionState } from './interception'
+export type { ListenConfinedOptions } from './options'
+
+
+/** A listening server whose process is confined. */
+export interface ConfinedServer<S extends net.Server = http.Server> {
+  readonly server: S
+  /** The bound address (port included). */
+  readonly address: net.AddressInfo
+  /** The verified report of `confine()`: every thread and its label. */
+  readonly report: ConfineReport
+  /** Who set up the exec interception: this helper, the register preload, or nobody. */
+  readonly interception: InterceptionState
+  /** Closes the server (and every connection) and gives the interception back. */
+  close(): Promise<void>
+}
+
+type Listener = (...args: unknown[]) => void
+/** The server events that start application work. */
+const GATED_EVENTS = ['request', 'upgrade'] as const
+
+/**
+ * Holds every request (and upgrade) that arrives while the process is being confined: the
+ * application sees none of them before the change is verified.
+ */
+class Gate {
+  readonly #server: net.Server
+  readonly #listeners = new Map<string, Listener[]>()
+  readonly #holders = new Map<string, Listener>()
+  readonly #queue: Array<{ event: string; args: unknown[] }> = []
+
+  constructor(server: net.Server) {
+    this.#server = server
+    for (const event of GATED_EVENTS) {
+      const listeners = server.listeners(event) as Listener[]
+      this.#listeners.set(event, listeners)
+      for (const l of listeners) server.removeListener(event, l)
+      const hold: Listener = (...args) => {
+        this.#queue.push({ event, args })
+      }
+      this.#holders.set(event, hold)
+      server.on(event, hold)
+    }
+  }
+
+  /** Gives the server its listeners back and replays what was held, in arrival order. */
+  open(): void {
+    this.#restore()
+    for (const { event, args } of this.#queue.splice(0)) {
+      for (const l of this.#listeners.get(event) ?? []) l.apply(this.#server, args)
+    }
+  }
+
+  /** Refuses what was held: 503 for requests, a destroyed socket for upgrades. */
+  refuse(code: string): void {
+    this.#restore()
+    for (const { event, args } of this.#queue.splice(0)) {
+      if (event === 'request') {
+        const res = args[1] as http.ServerResponse
+        const body = JSON.stringify({ statusCode: 503, code, error: 'Service Unavailable', message: 'the process is not confined in its AppArmor profile' })
+        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close', 'content-length': Buffer.byteLength(body) })
+        res.end(body)
+      } else {
+        ;(args[1] as net.Socket).destroy()
+      }
+    }
+  }
+
+  #restore(): void {
+    for (const [event, hold] of this.#holders) {
+      this.#server.removeListener(event, hold)
+      for (const l of this.#listeners.get(event) ?? []) this.#server.on(event, l)
+    }
+    this.#holders.clear()
+  }
+}
+
+function listen(server: net.Server, opts: ResolvedOptions): Promise<net.AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err)
+    server.once('error', onError)
+    server.listen({ port: opts.port, ...(opts.host === undefined ? {} : { host: opts.host }) }, () => {
+      server.removeListener('error', onError)
+      resolve(server.address() as net.AddressInfo)
+    })
+  })
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) {
+      resolve()
+      return
+    }
+    server.close(() => resolve())
+    ;(server as http.Server).closeAllConnections?.()
+  })
+}
+
+/** Adds the helper's context to a failure, keeping its stable code, details and cause. */
+function confineError(err: unknown, opts: ResolvedOptions, where: string): AppArmorError {
+  const prefix = `@apparmor-monkeys/express: the process could not be confined in AppArmor profile '${opts.profile}' (${where})`
+  if (isAppArmorError(err)) {
+    return new AppArmorError(err.code, `${prefix}: ${err.message}`, {
+      profile: err.profile ?? opts.profile,
+      operation: err.operation,
+      errno: err.errno,
+      data: err.data,
+      cause: err,
+    })
+  }
+  return new AppArmorError(ErrorCodes.UNAVAILABLE, `${prefix}: ${(err as Error)?.message ?? String(err)}`, {
+    profile: opts.profile,
+    operation: 'confine',
+    cause: err,
+  })
+}
+
+function isServer(app: unknown): app is net.Server {
+  return app instanceof net.Server
+}
+
+/**
+ * Starts `app` on `options.port` with the whole process confined in `options.profile`.
+ * Resolves once the server listens AND every thread that can run application I/O is in the
+ * profile. Rejects (fail closed) with AppArmorError: `ERR_AA_OPTIONS` for wrong options, or
+ * the confinement's own code (`ERR_AA_NOT_FOUND`, `ERR_AA_NOT_PERMITTED`, `ERR_AA_DISABLED`,
+ * `ERR_AA_INCOMPLETE`, …) after closing the server. A listen error (EADDRINUSE, …) rejects as is.
+ */
+export async function listenConfined<S extends http.Server | https.Server = http.Server>(
+  app: http.RequestListener | S,
+  options: ListenConfinedOptions,
+): Promise<ConfinedServer<S>> {
+  const opts = resolveOptions(options)
+  if (typeof app !== 'function' && !isServer(app)) {
+    throw new AppArmorError(ErrorCodes.OPTIONS, '@apparmor-monkeys/express: app must be a request listener (an Express or Connect app) or an http(s) server', {
+      operation: 'options',
+    })
+  }
+  const server = (isServer(app) ? app : http.createServer(app as http.RequestListener)) as S
+  if (server.listening) {
+    throw new AppArmorError(ErrorCodes.OPTIONS, '@apparmor-monkeys/express: the server is already listening; pass it before listen()', { operation: 'options' })
+  }
+  const lease = acquireInterception(opts.intercept)
+  let report: ConfineReport
+  let address: net.AddressInfo
+  try {
+    if (opts.before) {
+      try {
+        report = await confine(opts.profile, { strict: opts.strict })
+      } catch (err) {
+        throw confineError(err, opts, 'before listening; the server was not started')
+      }
+      address = await listen(server, opts)
+    } else {
+      const gate = new Gate(server)
+      address = await listen(server, opts)
+      try {
+        report = await confine(opts.profile, { strict: opts.strict })
+      } catch (err) {
+        const error = confineError(err, opts, `after listening on port ${address.port}; the server was closed`)
+        gate.refuse(error.code)
+        await closeServer(server)
+        throw error
+      }
+      gate.open()
+    }
+  } catch (err) {
+    lease.release()
+    throw err
+  }
+  return {
+    server,
+    address,
+    report,
+    interception: lease.state,
+    async close() {
+      await closeServer(server)
+      lease.release()
+    },
+  }
+}
