@@ -92,7 +92,9 @@ const DASH_KEYWORDS = new Set([
 const OPAQUE_PARAMS = new Set(['$', '!', '-', 'LINENO', 'PPID', 'PS1', 'PS2', 'PS4', 'OPTIND', 'PWD', 'OLDPWD'])
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+/** dash sets IFS to its default at startup; it stays exported when it was inherited. */
 const DEFAULT_IFS_VAR = { value: ' \t\n', exported: true } as const
+const DEFAULT_IFS_LOCAL = { value: ' \t\n', exported: false } as const
 
 type Var = ShellVar
 
@@ -123,8 +125,7 @@ class Shell implements ExpandHost {
   private lookup(name: string): Var | undefined {
     const v = this.vars.get(name)
     if (v !== undefined) return v
-    // dash resets IFS on startup but keeps exporting it when it was inherited.
-    if (name === 'IFS') return this.opts.ctx.env.IFS === undefined ? undefined : DEFAULT_IFS_VAR
+    if (name === 'IFS') return this.opts.ctx.env.IFS === undefined ? DEFAULT_IFS_LOCAL : DEFAULT_IFS_VAR
     const e = this.opts.ctx.env[name]
     if (e === undefined) return name === 'PATH' ? { value: DASH_DEFAULT_PATH, exported: false } : undefined
     return { value: utf8ToBytes(e), exported: true }
