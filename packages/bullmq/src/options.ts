@@ -1,0 +1,174 @@
+import { AppArmorError, ErrorCodes, type Kernel, validateProfileName } from '@apparmor-monkeys/core'
+import type { InterceptOptions } from './interception'
+
+/**
+ * The options of startConfinedWorker(): typed, defaulted and validated here, in one place.
+ * Validation is pure (no kernel access, no Redis): a wrong option throws AppArmorError
+ * `ERR_AA_OPTIONS` (or `ERR_AA_INVALID_NAME` for a malformed profile name) before any Worker
+ * is created.
+ */
+export interface ConfineWorkerOptions {
+  /**
+   * The AppArmor profile the worker process changes into once the Worker is ready (main thread,
+   * every libuv pool thread, verified; see core's confine()). `null`: leave the process as it
+   * is (e.g. it was started confined by systemd or aa-exec) and only confine processor children.
+   */
+  readonly profile: string | null
+  /**
+   * The profile every sandboxed processor child (processor given as a file path or URL) starts
+   * in, from its first instruction: applied at exec time around BullMQ's own fork. Default:
+   * none (children are then exec'd under the worker's profile rules).
+   */
+  readonly processorProfile?: string | null
+  /**
+   * Hold the Worker until it is confined (default true): BullMQ's autorun is turned off, the
+   * confinement is made once Redis is ready, and only then `worker.run()` is called. With
+   * false, the Worker runs as configured and is confined on its first 'ready' event: jobs may
+   * start before that.
+   */
+  readonly holdJobs?: boolean
+  /** Reject with ERR_AA_INCOMPLETE when a thread that can run application I/O stays out (default true). */
+  readonly strict?: boolean
+  /**
+   * Options for core's exec interception, used when this adapter installs it (only when
+   * `processorProfile` is set and nobody installed it before): shell-outs answered in-process,
+   * the rest passed to the kernel. Ignored when the interception is already installed.
+   */
+  readonly intercept?: InterceptOptions
+  /** The kernel interface (tests). */
+  readonly kernel?: Kernel
+}
+
+export interface ResolvedOptions {
+  readonly profile: string | null
+  readonly processorProfile: string | null
+  readonly holdJobs: boolean
+  readonly strict: boolean
+  readonly intercept: InterceptOptions
+  readonly kernel: Kernel | undefined
+}
+
+export const DEFAULTS = Object.freeze({
+  processorProfile: null,
+  holdJobs: true,
+  strict: true,
+  intercept: Object.freeze({}) as InterceptOptions,
+})
+
+const KEYS = ['profile', 'processorProfile', 'holdJobs', 'strict', 'intercept', 'kernel'] as const
+
+export function optionsError(message: string, cause?: unknown): AppArmorError {
+  return new AppArmorError(ErrorCodes.OPTIONS, `startConfinedWorker: ${message}`, { operation: 'startConfinedWorker', cause })
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function checkBoolean(o: Record<string, unknown>, key: 'holdJobs' | 'strict'): boolean {
+  const value = o[key]
+  if (value === undefined) return DEFAULTS[key]
+  if (typeof value !== 'boolean') throw optionsError(`options.${key} must be a boolean; got ${describe(value)}`)
+  return value
+}
+
+function checkProfile(value: unknown, key: 'profile' | 'processorProfile'): string | null {
+  if (value === null) return null
+  if (typeof value !== 'string') throw optionsError(`options.${key} must be a profile name or null; got ${describe(value)}`)
+  return validateProfileName(value, `startConfinedWorker options.${key}`)
+}
+
+/** Validates startConfinedWorker()'s own options and fills in the defaults. */
+export function resolveOptions(options: unknown): ResolvedOptions {
+  if (!isPlainObject(options)) {
+    throw optionsError(`options must be an object such as { profile: 'bullmq-worker' }; got ${describe(options)}`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!(KEYS as readonly string[]).includes(key)) {
+      throw optionsError(`unknown option ${JSON.stringify(key)}; known: ${KEYS.join(', ')}`)
+    }
+  }
+  if (!('profile' in options) || options['profile'] === undefined) {
+    throw optionsError("options.profile is required: the worker's profile, or null to leave the worker process as it is")
+  }
+  const profile = checkProfile(options['profile'], 'profile')
+  const processorProfile = options['processorProfile'] === undefined ? DEFAULTS.processorProfile : checkProfile(options['processorProfile'], 'processorProfile')
+  if (profile === null && processorProfile === null) {
+    throw optionsError('nothing to confine: set options.profile, options.processorProfile, or both')
+  }
+  const intercept = options['intercept'] ?? DEFAULTS.intercept
+  if (!isPlainObject(intercept)) {
+    throw optionsError(`options.intercept must be install() options (an object); got ${describe(intercept)}`)
+  }
+  const kernel = options['kernel']
+  if (kernel !== undefined && (!isPlainObject(kernel) || typeof kernel['threadLabels'] !== 'function')) {
+    throw optionsError(`options.kernel must be a kernel interface (createKernel()); got ${describe(kernel)}`)
+  }
+  return Object.freeze({
+    profile,
+    processorProfile,
+    holdJobs: checkBoolean(options, 'holdJobs'),
+    strict: checkBoolean(options, 'strict'),
+    intercept: intercept as InterceptOptions,
+    kernel: kernel as Kernel | undefined,
+  })
+}
+
+/** What startConfinedWorker() reads from (and sets on) BullMQ's WorkerOptions. */
+export interface BullWorkerOptionsView {
+  readonly autorun?: unknown
+  readonly useWorkerThreads?: unknown
+  readonly workerForkOptions?: unknown
+}
+
+/** The processor is sandboxed (run in a child) when it is a file path or a file URL. */
+export function isSandboxed(processor: unknown): processor is string | URL {
+  return typeof processor === 'string' || processor instanceof URL
+}
+
+/**
+ * Checks the combination of BullMQ's options and ours. Throws ERR_AA_OPTIONS for a
+ * contradiction and ERR_AA_UNSUPPORTED for worker-threads sandboxing with a processor profile.
+ */
+export function checkCombination(o: ResolvedOptions, processor: unknown, workerOptions: unknown): BullWorkerOptionsView {
+  if (!isPlainObject(workerOptions)) {
+    throw optionsError(`BullMQ's worker options must be an object (with at least { connection }); got ${describe(workerOptions)}`)
+  }
+  const view = workerOptions as BullWorkerOptionsView
+  if (typeof processor !== 'function' && !isSandboxed(processor)) {
+    throw optionsError(`the processor must be a function, a file path or a file URL; got ${describe(processor)}`)
+  }
+  if (o.holdJobs && view.autorun === true) {
+    throw optionsError(
+      'autorun: true would start fetching jobs before the worker is confined; remove it (holdJobs, the default, ' +
+        'calls run() once confined) or pass holdJobs: false',
+    )
+  }
+  if (o.processorProfile !== null) {
+    if (!isSandboxed(processor)) {
+      throw optionsError('options.processorProfile applies to sandboxed processors only (a file path or URL); this processor is a function that runs in the worker process')
+    }
+    if (view.useWorkerThreads === true) {
+      throw new AppArmorError(
+        ErrorCodes.UNSUPPORTED,
+        'startConfinedWorker: options.processorProfile cannot be applied with useWorkerThreads: a worker thread is not exec\'d, ' +
+          "it can change only its own thread, and its async I/O runs on the process's shared libuv threadpool (in the worker's " +
+          'profile). Use the default fork mode for a processor profile, or drop processorProfile: processor threads are created ' +
+          "after the worker is confined and run in the worker's profile",
+        { profile: o.processorProfile, operation: 'startConfinedWorker' },
+      )
+    }
+    const fork = view.workerForkOptions
+    if (fork !== undefined && !isPlainObject(fork)) {
+      throw optionsError(`workerForkOptions must be an object; got ${describe(fork)}`)
+    }
+  }
+  return view
+}
