@@ -1,0 +1,115 @@
+// The register preload: --require, --import and NODE_OPTIONS; what it covers (worker threads,
+// node children); its environment (valid, invalid: fail closed before the app runs); the
+// decision log.
+import t from 'tap'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { FIXTURES, REGISTER, cleanEnv, node } from './helpers'
+
+const PROBE = path.join(FIXTURES, 'probe.cjs')
+interface Report {
+  installed: boolean
+  run: string | number
+}
+interface Probe {
+  main: Report
+  worker: Report
+  workerOwnExecArgv: Report
+  child: Report
+}
+const probe = (args: string[], env: Record<string, string> = {}) => {
+  const r = node([...args, PROBE, 'curl -s http://127.0.0.1:9/'], { env: cleanEnv({ APPARMOR_MONKEYS_DENY: 'curl', ...env }) })
+  t.equal(r.status, 0, r.stderr)
+  return JSON.parse(r.stdout) as Probe
+}
+const denied = { installed: true, run: 'EACCES' }
+
+t.test('--require: this process and its workers (unless given their own execArgv)', async (t) => {
+  const r = probe(['--require', REGISTER])
+  t.same(r.main, denied)
+  t.same(r.worker, denied)
+  t.equal(r.workerOwnExecArgv.installed, false, 'a Worker with its own execArgv drops command-line preloads')
+  t.equal(r.child.installed, false, 'command-line preloads do not reach child processes')
+})
+
+t.test('NODE_OPTIONS: every thread and every node child', async (t) => {
+  const r = probe([], { NODE_OPTIONS: `--require ${REGISTER}` })
+  t.same(r, { main: denied, worker: denied, workerOwnExecArgv: denied, child: denied })
+})
+
+t.test('--import: this process; worker threads do not run --import preloads (Node 20)', async (t) => {
+  const r = probe(['--import', REGISTER])
+  t.same(r.main, denied)
+  t.equal(r.worker.installed, false)
+  t.equal(r.child.installed, false)
+})
+
+t.test('a wrong configuration stops the process before the application runs', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ APPARMOR_MONKEYS_UNKNOWN: 'maybe' }, /APPARMOR_MONKEYS_UNKNOWN must be 'passthrough' or 'deny'/],
+    [{ APPARMOR_MONKEYS_DENNY: 'curl' }, /did you mean APPARMOR_MONKEYS_DENY\?/],
+    [{ APPARMOR_MONKEYS_CONFINE: 'node' }, /must be <command>=<profile>/],
+    [{ APPARMOR_MONKEYS_LOG: '/nonexistent-aam/dir/log' }, /cannot be opened for appending/],
+    [{ APPARMOR_MONKEYS_DISABLE: 'yes' }, /must be 1 or 0/],
+    [{ APPARMOR_MONKEYS_PROFILE: 'two words' }, /APPARMOR_MONKEYS_PROFILE/],
+  ]
+  for (const [env, message] of cases) {
+    for (const flag of ['--require', '--import']) {
+      const r = node([flag, REGISTER, '-e', 'console.log("app ran")'], { env: cleanEnv(env) })
+      t.not(r.status, 0, `${Object.keys(env)[0]} ${flag}`)
+      t.equal(r.stdout, '')
+      t.match(r.stderr, message)
+      t.match(r.stderr, /ERR_AA_OPTIONS/)
+    }
+  }
+})
+
+t.test('APPARMOR_MONKEYS_DISABLE=1 turns the preload off', async (t) => {
+  const r = node(['--require', REGISTER, '-e', `console.log(require(${JSON.stringify(path.join(path.dirname(REGISTER), 'intercept'))}).status().installed)`], {
+    env: cleanEnv({ APPARMOR_MONKEYS_DISABLE: '1', APPARMOR_MONKEYS_DENY: 'curl' }),
+  })
+  t.equal(r.stdout, 'false\n', r.stderr)
+})
+
+t.test('confine rules from the environment fail closed when the profile cannot be applied', { skip: fs.existsSync('/sys/module/apparmor/parameters/enabled') && 'AppArmor is enabled here: covered by the VM suite' }, async (t) => {
+  const script = `
+    const marker = ${JSON.stringify(path.join(t.testdirName, 'ran'))}
+    try { require('node:child_process').execSync('date > ' + marker) } catch (err) { console.log(err.name, err.code) }
+    try { require('node:child_process').spawn('date') } catch (err) { console.log(err.name, err.code) }`
+  fs.mkdirSync(t.testdirName, { recursive: true })
+  const r = node(['--require', REGISTER, '-e', script], { env: cleanEnv({ APPARMOR_MONKEYS_CONFINE: 'date=some-profile' }) })
+  t.equal(r.stdout, 'AppArmorError ERR_AA_DISABLED\nAppArmorError ERR_AA_DISABLED\n', r.stderr)
+  t.notOk(fs.existsSync(path.join(t.testdirName, 'ran')))
+  const boot = node(['--require', REGISTER, '-e', 'console.log("app ran")'], { env: cleanEnv({ APPARMOR_MONKEYS_PROFILE: 'web' }) })
+  t.not(boot.status, 0, 'APPARMOR_MONKEYS_PROFILE fails closed')
+  t.equal(boot.stdout, '')
+})
+
+t.test('the decision log: one JSON line per decision, appended, synchronous', async (t) => {
+  const dir = t.testdir({})
+  const log = path.join(dir, 'decisions.jsonl')
+  const script = path.join(dir, 'app.js')
+  fs.writeFileSync(script, "const cp = require('node:child_process')\ntry { cp.execSync('curl x') } catch {}\ncp.execFileSync('/bin/sleep', ['0'])\n")
+  const env = cleanEnv({ APPARMOR_MONKEYS_LOG: log, APPARMOR_MONKEYS_DENY: 'curl' })
+  for (let i = 0; i < 2; i++) t.equal(node(['--require', REGISTER, script], { env }).status, 0)
+  const lines = fs.readFileSync(log, 'utf8').split('\n')
+  t.equal(lines.pop(), '', 'newline-terminated')
+  t.equal(lines.length, 4, 'two runs, appended')
+  const records = lines.map((l) => JSON.parse(l))
+  t.match(records[0], {
+    time: /^\d{4}-\d\d-\d\dT/,
+    pid: Number,
+    command: 'curl x',
+    file: '/bin/sh',
+    args: ['-c', 'curl x'],
+    decision: 'deny',
+    reason: 'deny-rule',
+    api: 'spawnSync',
+    durationNs: Number,
+    stack: new RegExp(`^at Object.<anonymous> \\(${script.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2:`),
+  })
+  t.match(records[1], { command: '/bin/sleep 0', file: '/bin/sleep', args: ['0'], decision: 'passthrough', reason: 'unknown' })
+  t.not(records[0].pid, records[2].pid)
+  const toStderr = node(['--require', REGISTER, script], { env: cleanEnv({ APPARMOR_MONKEYS_LOG: 'stderr', APPARMOR_MONKEYS_DENY: 'curl' }) })
+  t.same(toStderr.stderr.trim().split('\n').map((l) => JSON.parse(l).decision), ['deny', 'passthrough'])
+})
