@@ -435,6 +435,8 @@ const TEXT: readonly Case[] = [
   { script: 'wc "a b" "a=b" f1.txt' },
   { script: 'head "a b" f1.txt' },
   { script: 'sed p "a b"' },
+  { script: 'wc "sp ace.txt" f1.txt; head -n1 "sp ace.txt" f1.txt; tail -n1 f1.txt "sp ace.txt"' },
+  { script: 'grep -c s "sp ace.txt" f1.txt; sort "a b"; cut -c1 "a b"; uniq "a b"' },
   { script: "cat \"x'y\"", never: true },
   { script: '/usr/bin/true x; /usr/bin/false y; echo $?' },
 ]
@@ -461,6 +463,7 @@ const FIXTURES: Record<string, string> = {
   'sub/a.txt': 'in sub\n',
   '.hidden': 'h\n',
   'Upper.txt': 'U\n',
+  'sp ace.txt': 'spaced\n',
 }
 
 function makeFixtures(dir: string): void {

@@ -1,6 +1,6 @@
 /** GNU `head` and `tail` (-n, -c, -N, +N for tail, -q, -v, several files with headers). */
 import type { CommandIO, EmulatedCommand, EmulationResult } from '../../types'
-import { argBytes, parseCount, quoteaf, readFileOperand, result, stdinText, STRERROR, textLocale } from './common'
+import { argBytes, parseCount, quoteaf, rawName, readFileOperand, result, stdinText, STRERROR, textLocale } from './common'
 
 interface Amount {
   readonly bytes: boolean
@@ -173,6 +173,7 @@ function runHeadTail(prog: 'head' | 'tail', args: readonly string[], io: Command
       data = r.data
     }
     if (headers) {
+      if (rawName(f) === null) return null
       out += `${printed ? '\n' : ''}==> ${f === '-' ? 'standard input' : f} <==\n`
       printed = true
     }

@@ -4,7 +4,7 @@
  * inputs, and is at least 7 when an input is not a regular file (a pipe, a device).
  */
 import type { EmulatedCommand } from '../../types'
-import { STRERROR, argBytes, fileSize, quotef, readFileOperand, result, stdinText, textLocale } from './common'
+import { STRERROR, argBytes, fileSize, quotef, rawName, readFileOperand, result, stdinText, textLocale } from './common'
 
 interface Counts {
   lines: number
@@ -117,7 +117,8 @@ export const wc: EmulatedCommand = {
       sum.lines += c.lines
       sum.words += c.words
       sum.bytes += c.bytes
-      const name = operands ? quotef(f) : null
+      // wc prints the name as is (it quotes only names holding a newline).
+      const name = operands ? rawName(f) : null
       if (operands && name === null) return null
       out += format(c, name)
     }
