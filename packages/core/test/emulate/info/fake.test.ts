@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
+import { dpkgBuild } from '../../../src/emulate/commands/info/binaries'
 import { createGetconf } from '../../../src/emulate/commands/info/getconf'
 import { createGetent } from '../../../src/emulate/commands/info/getent'
 import { createId } from '../../../src/emulate/commands/info/id'
@@ -333,7 +334,6 @@ t.test('lscpu -p topology numbering', async (t) => {
 })
 
 t.test('verified builds: an unmodified dpkg file of the verified version', async (t) => {
-  const { dpkgBuild } = await import('../../../src/emulate/commands/info/binaries')
   const body = 'binary'
   const md5 = createHash('md5').update(body).digest('hex')
   const status = 'Package: coreutils\nStatus: install ok installed\nVersion: 9.1-1\nArchitecture: amd64\n\nPackage: other\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: all\n'

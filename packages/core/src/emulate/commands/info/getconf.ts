@@ -132,7 +132,7 @@ export function createGetconf(view: SystemView): EmulatedCommand {
   return {
     name: 'getconf',
     run(args, io) {
-      if (loaderTampered(io.ctx.env)) return null
+      if (loaderTampered(view, io.ctx.env)) return null
       const bin = getconfBinary(view)
       if (bin === undefined || glibcFacts(view) === undefined) return null
       const first = args[0]

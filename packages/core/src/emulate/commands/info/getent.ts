@@ -33,7 +33,7 @@ export function createGetent(view: SystemView): EmulatedCommand {
       if (db !== 'passwd' && db !== 'group') return null
       const keys = args.slice(1)
       if (keys.some((k) => k.startsWith('-'))) return null
-      if (loaderTampered(io.ctx.env) || !binaryHas(view, 'getent', MARKERS)) return null
+      if (loaderTampered(view, io.ctx.env) || !binaryHas(view, 'getent', MARKERS)) return null
       const nss = new NssView(view)
       if (keys.length === 0) {
         const all = db === 'passwd' ? nss.allPasswd() : nss.allGroups()

@@ -23,7 +23,7 @@ export function createHostname(view: SystemView): EmulatedCommand {
     run(args, io) {
       const argv0 = io.argv0
       if (argv0 === undefined || argv0.slice(argv0.lastIndexOf('/') + 1) !== 'hostname') return null
-      if (loaderTampered(io.ctx.env) || !binaryHas(view, 'hostname', MARKERS)) return null
+      if (loaderTampered(view, io.ctx.env) || !binaryHas(view, 'hostname', MARKERS)) return null
       const short = args.length === 1 && (args[0] === '-s' || args[0] === '--short')
       if (args.length > 0 && !short) return null
       if (short) {

@@ -209,7 +209,7 @@ export function createId(view: SystemView): EmulatedCommand {
     name: 'id',
     run(args, io) {
       const env = io.ctx.env
-      if (loaderTampered(env) || !binaryHas(view, 'id', MARKERS)) return null
+      if (loaderTampered(view, env) || !binaryHas(view, 'id', MARKERS)) return null
       if (!uniformIds(view, io.ctx)) return null
       const parsed = gnuGetopt(args, 'agnruzGZ', LONG_OPTIONS, env)
       if (parsed === undefined) return null

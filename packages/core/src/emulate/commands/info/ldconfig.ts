@@ -36,7 +36,7 @@ export function createLdconfig(view: SystemView): EmulatedCommand {
       // Every other invocation rebuilds the cache or links: never answered in process.
       if (args.length !== 1 || (args[0] !== '-p' && args[0] !== '--print-cache')) return null
       const env = io.ctx.env
-      if (loaderTampered(env) || !binaryHas(view, 'ldconfig', MARKERS)) return null
+      if (loaderTampered(view, env) || !binaryHas(view, 'ldconfig', MARKERS)) return null
       if (!new LocaleSession(view, env).untranslatedAfterSetlocaleAll()) return null
       const cache = ldCache(view)
       if (cache === undefined) return null

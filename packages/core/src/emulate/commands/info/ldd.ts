@@ -102,7 +102,7 @@ function bashUntranslated(locale: LocaleSession, env: CommandIO['ctx']['env']): 
 
 function glibcVersion(view: SystemView, io: CommandIO, ldd: GlibcLdd): EmulationResult | null {
   const env = io.ctx.env
-  if (bashTampered(env) || view.stat('/bin/bash')?.isFile() !== true) return null
+  if (bashTampered(view, env) || view.stat('/bin/bash')?.isFile() !== true) return null
   const locale = new LocaleSession(view, env)
   // bash warns on stderr at startup when LC_ALL names a locale it cannot load.
   const lcAll = env['LC_ALL']
@@ -115,7 +115,7 @@ function glibcVersion(view: SystemView, io: CommandIO, ldd: GlibcLdd): Emulation
 }
 
 function muslUsage(view: SystemView, io: CommandIO, ldd: MuslLdd): EmulationResult | null {
-  if (dashTampered(io.ctx.env) || view.stat('/bin/sh')?.isFile() !== true) return null
+  if (dashTampered(view, io.ctx.env) || view.stat('/bin/sh')?.isFile() !== true) return null
   const loader = view.parsedOnce('musl loader', ldd.loader, muslLoader)
   if (loader === undefined) return null
   return failure(

@@ -115,7 +115,7 @@ export function createLocale(view: SystemView): EmulatedCommand {
       const env = io.ctx.env
       const listAll = args.length === 1 && (args[0] === '-a' || args[0] === '--all-locales')
       if (args.length > 0 && !listAll) return null
-      if (loaderTampered(env) || !binaryHas(view, 'locale', MARKERS)) return null
+      if (loaderTampered(view, env) || !binaryHas(view, 'locale', MARKERS)) return null
       for (const key of ['LANG', 'LANGUAGE', 'LC_ALL', ...LOCALE_CATEGORIES]) {
         const v = env[key]
         if (v !== undefined && !/^[\x01-\x7f]*$/.test(v)) return null

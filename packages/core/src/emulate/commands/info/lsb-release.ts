@@ -81,7 +81,7 @@ export function createLsbRelease(view: SystemView): EmulatedCommand {
       const { ctx } = io
       const env = ctx.env
       if (io.stdoutIsTTY !== false || ctx.env['PATH'] === undefined) return null
-      if (!allPrintableAscii(args) || dashTampered(env) || env['LSB_OS_RELEASE'] !== undefined) return null
+      if (!allPrintableAscii(args) || dashTampered(view, env) || env['LSB_OS_RELEASE'] !== undefined) return null
       const bin = systemBinary(view, 'lsb_release')
       const build = bin === undefined ? undefined : dpkgBuild(view, 'lsb-release', bin)
       if (build === undefined || !LSB_RELEASE_VERIFIED_BUILDS.has(build) || view.stat('/bin/sh')?.isFile() !== true) return null

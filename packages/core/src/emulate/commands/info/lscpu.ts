@@ -170,7 +170,7 @@ export function createLscpu(view: SystemView): EmulatedCommand {
     run(args, io) {
       if (args.length !== 1 || (args[0] !== '-p' && args[0] !== '--parse')) return null
       const env = io.ctx.env
-      if (loaderTampered(env)) return null
+      if (loaderTampered(view, env)) return null
       const u = view.process.uname()
       if (u === undefined || u.machine !== 'x86_64') return null
       const bin = systemBinary(view, 'lscpu')

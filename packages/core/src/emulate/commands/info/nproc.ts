@@ -69,7 +69,7 @@ export function createNproc(view: SystemView): EmulatedCommand {
     name: 'nproc',
     run(args, io) {
       const env = io.ctx.env
-      if (loaderTampered(env)) return null
+      if (loaderTampered(view, env)) return null
       const parsed = gnuGetopt(args, '', LONG_OPTIONS, env)
       if (parsed === undefined || parsed.operands.length > 0) return null
       let all = false

@@ -47,7 +47,7 @@ export function createUname(view: SystemView): EmulatedCommand {
   return {
     name: 'uname',
     run(args, io) {
-      if (loaderTampered(io.ctx.env) || !binaryHas(view, 'uname', MARKERS)) return null
+      if (loaderTampered(view, io.ctx.env) || !binaryHas(view, 'uname', MARKERS)) return null
       const parsed = gnuGetopt(args, 'asnrvmpio', LONG_OPTIONS, io.ctx.env)
       if (parsed === undefined || parsed.operands.length > 0) return null
       let all = false

@@ -20,7 +20,7 @@ export function createWhoami(view: SystemView): EmulatedCommand {
     name: 'whoami',
     run(args, io) {
       if (args.length > 1 || (args.length === 1 && args[0] !== '--')) return null
-      if (loaderTampered(io.ctx.env) || !binaryHas(view, 'whoami', MARKERS)) return null
+      if (loaderTampered(view, io.ctx.env) || !binaryHas(view, 'whoami', MARKERS)) return null
       if (!uniformIds(view, io.ctx)) return null
       const uid = io.ctx.uid
       const pw = new NssView(view).getpwuid(uid)
