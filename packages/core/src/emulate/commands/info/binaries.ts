@@ -41,11 +41,6 @@ export function binaryHas(view: SystemView, name: string, markers: readonly stri
   return found !== undefined && found.every(Boolean)
 }
 
-/** The first bytes of a file (ELF header, script shebang). */
-export function fileHead(view: SystemView, path: string): Buffer | undefined {
-  return view.parsedOnce('head', path, (data) => Buffer.from(data.subarray(0, 64)))
-}
-
 interface DpkgPackage {
   readonly version: string
   readonly architecture: string

@@ -81,7 +81,8 @@ function getconfBinary(view: SystemView): GetconfBinary | undefined {
 function cpuCount(view: SystemView, file: 'online' | 'possible'): number | undefined {
   const facts = glibcFacts(view)
   if (facts === undefined || !glibcBetween(facts, [2, 36], [2, 41])) return undefined
-  const text = view.readText('/sys/devices/system/cpu/' + file)
+  // `online` changes with CPU hotplug and is read each time; `possible` is fixed at boot.
+  const text = file === 'possible' ? possibleCpus(view) : view.readText('/sys/devices/system/cpu/online')
   const n = text === undefined ? undefined : glibcCpuCount(text)
   // 0 sends glibc to its /proc/stat and sched_getaffinity fallbacks: not reproduced.
   return n === undefined || n === 0 ? undefined : n

@@ -2,7 +2,7 @@
  * Debian's `hostname` (package hostname) without arguments, and `-s`/`--short`: the uname(2)
  * node name, cut at the first dot for -s. Every other option resolves names (DNS, /etc/hosts)
  * or sets the name, and is left to the real program. The program also changes behaviour with
- * its name (`dnsdomainname`, `nisdomainname`…), so argv[0] must say `hostname`.
+ * its name (`dnsdomainname`, `nisdomainname`…), so an explicit argv[0] must say `hostname`.
  */
 import type { EmulatedCommand } from '../../types'
 import { binaryHas, dpkgBuild, systemBinary, type BuildId } from './binaries'
@@ -21,8 +21,10 @@ export function createHostname(view: SystemView): EmulatedCommand {
   return {
     name: 'hostname',
     run(args, io) {
+      // The registry dispatches on the base name of argv[0]: without an explicit argv[0] the
+      // program runs under its own name.
       const argv0 = io.argv0
-      if (argv0 === undefined || argv0.slice(argv0.lastIndexOf('/') + 1) !== 'hostname') return null
+      if (argv0 !== undefined && argv0.slice(argv0.lastIndexOf('/') + 1) !== 'hostname') return null
       if (loaderTampered(view, io.ctx.env) || !binaryHas(view, 'hostname', MARKERS)) return null
       const short = args.length === 1 && (args[0] === '-s' || args[0] === '--short')
       if (args.length > 0 && !short) return null
