@@ -97,7 +97,7 @@ export function retire(native: NativeAsyncSpawn, handle: ProcessHandle): void {
 }
 
 export function asyncCall(options: AsyncSpawnOptions): SpawnCall {
-  return { api: 'spawn', file: options.file, argv: options.args, envPairs: options.envPairs, cwd: options.cwd }
+  return { api: 'spawn', file: options.file, argv: options.args, env: options.envPairs ?? process.env, cwd: options.cwd }
 }
 
 function isPlainPipe(s: AsyncStdio): boolean {

@@ -2,9 +2,9 @@ import * as path from 'node:path'
 import type { ChildContext, EmulationRequest } from '../emulate/types'
 
 /**
- * One request to start a process, as it reaches a native spawn funnel: the already
- * normalized `file`, `args` (with argv[0] first), `envPairs` and options that Node hands to
- * `spawn_sync.spawn` or `Process.prototype.spawn`.
+ * One request to start a process: the normalized `file` and argv (argv[0] first) that Node
+ * hands to `spawn_sync.spawn` or `Process.prototype.spawn`, or that the API layer computes
+ * the same way.
  */
 export interface SpawnCall {
   /** Which funnel: the synchronous one (spawnSync/execSync/execFileSync) or the async one. */
@@ -12,9 +12,15 @@ export interface SpawnCall {
   readonly file: string
   /** argv, argv[0] included. */
   readonly argv: readonly string[]
-  readonly envPairs: readonly string[] | undefined
+  /**
+   * The child's environment: the `KEY=value` pairs Node built (native layers), or the env
+   * object of the call (`options.env || process.env`, API layer: not copied unless used).
+   */
+  readonly env: readonly string[] | EnvObject
   readonly cwd: string | null | undefined
 }
+
+export type EnvObject = Readonly<Record<string, unknown>>
 
 /** The shells whose `-c <script>` form is a shell request (the emulator decides what it supports). */
 const SHELLS = new Set(['sh', 'dash', 'bash', 'ash'])
@@ -52,29 +58,46 @@ export function commandLine(shape: CallShape): string {
   return line
 }
 
-/** The child's environment, from the `KEY=value` pairs Node built (options.env ?? process.env). */
-export function envFromPairs(envPairs: readonly string[] | undefined): Record<string, string> {
-  if (envPairs === undefined) return { ...(process.env as Record<string, string>) }
-  const env: Record<string, string> = {}
-  for (const pair of envPairs) {
-    const eq = pair.indexOf('=')
-    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1)
+/**
+ * The child's environment as a record. Pairs are parsed; process.env itself is handed over as
+ * is (the emulator only reads it); another object is copied the way Node builds the child's
+ * environment (every enumerable key, inherited ones included, values as strings, undefined
+ * dropped, NODE_V8_COVERAGE always propagated).
+ */
+export function childEnv(env: SpawnCall['env']): Readonly<Record<string, string | undefined>> {
+  if (Array.isArray(env)) {
+    const record: Record<string, string> = {}
+    for (const pair of env as readonly string[]) {
+      const eq = pair.indexOf('=')
+      if (eq > 0) record[pair.slice(0, eq)] = pair.slice(eq + 1)
+    }
+    return record
   }
-  return env
+  if (env === process.env) return process.env
+  const record: Record<string, string> = {}
+  for (const key in env as EnvObject) {
+    const value = (env as EnvObject)[key]
+    if (value !== undefined) record[key] = String(value)
+  }
+  const coverage = process.env['NODE_V8_COVERAGE']
+  if (coverage !== undefined && !('NODE_V8_COVERAGE' in record)) record['NODE_V8_COVERAGE'] = coverage
+  return record
 }
 
 /** The value of one variable of the child's environment, without building the whole record. */
-export function envValue(envPairs: readonly string[] | undefined, name: string): string | undefined {
-  if (envPairs === undefined) return process.env[name]
-  const prefix = `${name}=`
-  for (const pair of envPairs) if (pair.startsWith(prefix)) return pair.slice(prefix.length)
-  return undefined
+export function envValue(env: SpawnCall['env'], name: string): string | undefined {
+  if (Array.isArray(env)) {
+    const prefix = `${name}=`
+    for (const pair of env as readonly string[]) if (pair.startsWith(prefix)) return pair.slice(prefix.length)
+    return undefined
+  }
+  return childEnv(env)[name]
 }
 
 /** The child's context: its env, its cwd (resolved against ours), our real uid/gid. */
 export function contextOf(call: SpawnCall): ChildContext {
   return {
-    env: envFromPairs(call.envPairs),
+    env: childEnv(call.env),
     cwd: call.cwd === undefined || call.cwd === null ? process.cwd() : path.resolve(call.cwd),
     uid: process.getuid ? process.getuid() : 0,
     gid: process.getgid ? process.getgid() : 0,

@@ -4,8 +4,9 @@ import type { AsyncSpawnOptions, NativeAsyncSpawn, ProcessHandle } from './async
 import type { Engine } from './engine'
 import type { LogSink } from './log'
 import type * as Runtime from './runtime'
-import type { NativeSyncSpawn, SyncSpawnOptions } from './sync'
-import type { SyncExports } from './sync-api'
+import type { Verdict } from './policy'
+import type { NativeSyncSpawn, RawSyncResult, SyncSpawnOptions } from './sync'
+import type { RunDecided, SyncExports } from './sync-api'
 
 /**
  * install() / uninstall() / status(): the patches that bring every way JS starts a process
@@ -114,6 +115,24 @@ function patch(target: object, key: string, hook: unknown): () => void {
   }
 }
 
+/** A verdict made by the API layer, for the binding call the original function is about to make. */
+let preDecided: Verdict | null = null
+
+function replaceSyncExports(restore: (() => void)[], runDecided: RunDecided): void {
+  const cp = require('node:child_process') as SyncExports
+  const original: SyncExports = { spawnSync: cp.spawnSync, execSync: cp.execSync, execFileSync: cp.execFileSync }
+  const replacements = runtime().syncApiReplacements(original, currentEngine, runDecided)
+  const { syncBuiltinESMExports } = require('node:module') as typeof import('node:module')
+  // Undone in reverse order: the ESM named exports are synced again after the exports are back.
+  restore.push(() => syncBuiltinESMExports())
+  for (const key of ['spawnSync', 'execSync', 'execFileSync'] as const) restore.push(patch(cp, key, replacements[key]))
+  syncBuiltinESMExports()
+}
+
+function childProcessLoaded(): boolean {
+  return (process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule child_process') ?? true
+}
+
 function installSync(restore: (() => void)[]): LayerStatus {
   let spawnSync: { spawn?: unknown } | undefined
   let failure: string | undefined
@@ -124,34 +143,52 @@ function installSync(restore: (() => void)[]): LayerStatus {
   }
   if (spawnSync !== undefined && typeof spawnSync.spawn === 'function') {
     const native = spawnSync.spawn as NativeSyncSpawn
+    // The API fast path is added when child_process is first used (loading it at boot would
+    // cost the preload ~3 ms): a call that arrives here first is decided here.
+    let exportsReplaced = false
+    const throughBinding: RunDecided = (verdict, run) => {
+      preDecided = verdict
+      try {
+        return run()
+      } finally {
+        preDecided = null
+      }
+    }
+    const replaceExports = (): void => {
+      exportsReplaced = true
+      replaceSyncExports(restore, throughBinding)
+    }
     restore.push(
       patch(spawnSync, 'spawn', function spawn(this: unknown, options: SyncSpawnOptions) {
         const engine = currentEngine()
         if (engine === null) return native.call(this, options)
-        return runtime().runSync(engine, options, (o) => native.call(this, o))
+        const nativeCall = (o: SyncSpawnOptions): RawSyncResult => native.call(this, o)
+        const verdict = preDecided
+        preDecided = null
+        if (verdict !== null) return runtime().applySyncVerdict(engine, verdict, options, nativeCall)
+        if (!exportsReplaced) replaceExports()
+        return runtime().runSync(engine, options, nativeCall)
       }),
     )
+    if (childProcessLoaded()) replaceExports()
     return {
       active: true,
-      via: "process.binding('spawn_sync').spawn",
+      via: "process.binding('spawn_sync').spawn, and the child_process spawnSync/execSync/execFileSync exports",
       detail:
-        'spawnSync, execSync, execFileSync, including references taken before install and ESM named imports' +
-        (pendingDeprecation() ? " (--pending-deprecation: Node printed DEP0111 once for this process.binding call)" : ''),
+        'spawnSync, execSync, execFileSync, including references taken before install and ESM named imports; the replaced exports ' +
+        '(from the first use of child_process on) only make emulated answers cheaper' +
+        (pendingDeprecation() ? ' (--pending-deprecation: Node printed DEP0111 once for this process.binding call)' : ''),
     }
   }
   failure ??= 'spawn_sync.spawn is not a function'
-  const cp = require('node:child_process') as SyncExports
-  const original: SyncExports = { spawnSync: cp.spawnSync, execSync: cp.execSync, execFileSync: cp.execFileSync }
-  const replacements = runtime().syncApiReplacements(original, currentEngine)
-  const { syncBuiltinESMExports } = require('node:module') as typeof import('node:module')
-  // Undone in reverse order: the ESM named exports are synced again after the exports are back.
-  restore.push(() => syncBuiltinESMExports())
-  for (const key of ['spawnSync', 'execSync', 'execFileSync'] as const) restore.push(patch(cp, key, replacements[key]))
-  syncBuiltinESMExports()
+  replaceSyncExports(restore, (verdict, run) => {
+    const engine = currentEngine()
+    return verdict.decision === 'confine' && engine !== null ? engine.options.execConfiner(verdict.profile as string, run) : run()
+  })
   return {
     active: true,
     via: 'child_process.spawnSync/execSync/execFileSync exports',
-    detail: `process.binding('spawn_sync') is unavailable (${failure}); the exports are replaced and ESM named exports synced; references to them taken before install are NOT covered`,
+    detail: `process.binding('spawn_sync') is unavailable (${failure}); the exports are replaced and ESM named exports synced; references to them taken before install are NOT covered, and confinement wraps the whole call`,
   }
 }
 

@@ -82,7 +82,7 @@ class Programs {
   pathOf(word: string): string | undefined {
     if (this.resolved.has(word)) return this.resolved.get(word)
     const cwd = this.call.cwd === undefined || this.call.cwd === null ? process.cwd() : path.resolve(this.call.cwd)
-    const searchPath = envValue(this.call.envPairs, 'PATH') ?? '/usr/bin:/bin'
+    const searchPath = envValue(this.call.env, 'PATH') ?? '/usr/bin:/bin'
     let found: string | undefined
     for (const dir of searchPath.split(':')) {
       const candidate = path.resolve(cwd, dir, word)

@@ -3,7 +3,7 @@
  * register preload only loads options.ts and install.ts at boot.
  */
 export { Engine } from './engine'
-export { runSync } from './sync'
+export { applySyncVerdict, runSync } from './sync'
 export { runAsync, retire } from './async'
 export { syncApiReplacements } from './sync-api'
 export { openLog } from './log'

@@ -1,17 +1,28 @@
 import * as util from 'node:util'
+import { constants } from 'node:os'
 import type { EmulationResult } from '../emulate/types'
+import type { EnvObject, SpawnCall } from './call'
 import type { Engine } from './engine'
-import { type RawSyncResult, type SyncSpawnOptions, type SyncStdio, deniedSyncResult, emulatedSyncResult, syncCall, syncEmulability } from './sync'
+import type { Verdict } from './policy'
+import { type RawSyncResult, type SyncSpawnOptions, type SyncStdio, deniedSyncResult, emulatedSyncResult, syncEmulability } from './sync'
 
 /**
- * The fallback for the synchronous APIs when `process.binding` is unavailable (Node's
- * permission model): `spawnSync`, `execSync` and `execFileSync` of the `child_process`
- * exports are replaced. Calls that pass through (or are confined) run the original function
- * with the original arguments, so Node validates and reports them itself. For `deny` and
- * `emulate`, this module rebuilds what Node's own code builds from the binding's raw result
- * (the post-processing of internal spawnSync and checkExecSyncError), from the same raw
- * result the binding hook would return. Calls with arguments of unusual shapes are passed
- * through untouched. References to the three functions taken before install are not covered.
+ * The API layer of the synchronous calls: `spawnSync`, `execSync` and `execFileSync` of the
+ * `child_process` exports are replaced.
+ *
+ * - With the binding layer active, this is the fast path: Node's own normalization copies the
+ *   whole of process.env into `KEY=value` pairs at every call (tens of µs), which an emulated
+ *   answer does not need. The decision is made here; calls that pass through or are confined
+ *   run the original function with the original arguments, and the binding hook applies the
+ *   verdict already made (confinement still wraps exactly the native call). References taken
+ *   before install still reach the binding hook.
+ * - Without it (Node's permission model), this layer is the only sync one: confinement then
+ *   wraps the original call, and references taken before install are not covered.
+ *
+ * For `deny` and `emulate`, this module rebuilds what Node's own code builds from the
+ * binding's raw result (the post-processing of internal spawnSync and checkExecSyncError),
+ * from the same raw result the binding hook returns. A call whose arguments Node would reject
+ * (or that this module does not model) runs the original function untouched.
  */
 
 type SpawnSyncFn = (file: string, args?: readonly string[], options?: object) => unknown
@@ -24,32 +35,41 @@ export interface SyncExports {
   execFileSync: ExecFileSyncFn
 }
 
+/** Runs the original function for a passthrough or confine verdict made by this layer. */
+export type RunDecided = <T>(verdict: Verdict, run: () => T) => T
+
 type Opts = Record<string, unknown>
 
 interface Normalized {
   readonly options: SyncSpawnOptions
+  readonly env: EnvObject
   readonly encoding: string | undefined
   /** `options.stdio` was truthy (execSync/execFileSync then do not copy stderr to ours). */
   readonly stdioGiven: boolean
-  /** False when stdio holds something this module does not model: never emulated. */
-  readonly stdioKnown: boolean
 }
 
 const errnoException = (util as unknown as { _errnoException: (err: number, syscall: string) => NodeJS.ErrnoException })._errnoException
+
+const hasNul = (s: string): boolean => s.includes('\0')
+const isNullish = (v: unknown): v is null | undefined => v === undefined || v === null
+const isInt32 = (v: unknown): boolean => typeof v === 'number' && v === (v | 0)
+const optionalBoolean = (v: unknown): boolean => isNullish(v) || typeof v === 'boolean'
+const optionalString = (v: unknown): boolean => isNullish(v) || (typeof v === 'string' && !hasNul(v))
+const validSignal = (v: unknown): boolean =>
+  isNullish(v) || (typeof v === 'string' && Object.hasOwn(constants.signals, v)) || (typeof v === 'number' && Object.values(constants.signals).includes(v))
 
 function isPlainOptions(value: unknown): value is Opts | undefined {
   return value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value))
 }
 
 function stdioEntries(stdio: unknown, input: Buffer | undefined): SyncStdio[] | null {
-  const list: unknown[] =
-    stdio === undefined || stdio === null ? ['pipe', 'pipe', 'pipe'] : typeof stdio === 'string' ? [stdio, stdio, stdio] : Array.isArray(stdio) ? [...stdio] : []
+  const list: unknown[] = isNullish(stdio) ? ['pipe', 'pipe', 'pipe'] : typeof stdio === 'string' ? [stdio, stdio, stdio] : Array.isArray(stdio) ? [...stdio] : []
   if (list.length === 0) return null
   while (list.length < 3) list.push(undefined)
   const out: SyncStdio[] = []
   for (let i = 0; i < list.length; i++) {
     let s = list[i]
-    if (s === null || s === undefined) s = i < 3 ? 'pipe' : 'ignore'
+    if (isNullish(s)) s = i < 3 ? 'pipe' : 'ignore'
     if (s === 'pipe' || s === 'overlapped') out.push(i === 0 && input !== undefined ? { type: 'pipe', readable: true, writable: false, input } : { type: 'pipe', readable: i === 0, writable: i !== 0 })
     else if (s === 'ignore') out.push({ type: 'ignore' })
     else if (s === 'inherit') out.push({ type: 'inherit', fd: i })
@@ -60,62 +80,75 @@ function stdioEntries(stdio: unknown, input: Buffer | undefined): SyncStdio[] | 
   return out
 }
 
-/** spawnSync's normalization (normalizeSpawnArguments + the sync options), for well-formed calls. */
+/**
+ * spawnSync's normalization (normalizeSpawnArguments and the sync options) for the calls Node
+ * accepts; null for anything it would reject or that is not modelled here.
+ */
 function normalize(file: unknown, args: unknown, rawOptions: unknown): Normalized | null {
-  if (typeof file !== 'string' || file.length === 0) return null
+  if (typeof file !== 'string' || file.length === 0 || hasNul(file)) return null
   let list: string[]
-  let options: Opts | undefined
+  let options: unknown
   if (Array.isArray(args)) {
-    if (!args.every((a) => typeof a === 'string')) return null
+    if (!args.every((a) => typeof a === 'string' && !hasNul(a))) return null
     list = [...(args as string[])]
-    options = rawOptions as Opts | undefined
-  } else if (args === undefined || args === null) {
+    options = rawOptions
+  } else if (isNullish(args)) {
     list = []
-    options = rawOptions as Opts | undefined
+    options = rawOptions
   } else if (typeof args === 'object') {
     list = []
-    options = args as Opts
+    options = args
   } else return null
   if (!isPlainOptions(options)) return null
   const o: Opts = options ?? {}
+  const { shell, argv0, cwd, env, input: rawInput, maxBuffer, timeout } = o
+  if (!isNullish(shell) && typeof shell !== 'boolean' && (typeof shell !== 'string' || hasNul(shell))) return null
+  if (!optionalString(argv0) || !optionalString(cwd) || !optionalBoolean(o['detached'])) return null
+  if (!optionalBoolean(o['windowsHide']) || !optionalBoolean(o['windowsVerbatimArguments'])) return null
+  if ((!isNullish(o['uid']) && !isInt32(o['uid'])) || (!isNullish(o['gid']) && !isInt32(o['gid']))) return null
+  if (!isNullish(timeout) && !(Number.isInteger(timeout) && (timeout as number) >= 0)) return null
+  if (!isNullish(maxBuffer) && !(typeof maxBuffer === 'number' && maxBuffer >= 0)) return null
+  if (!validSignal(o['killSignal'])) return null
+  if (env && typeof env !== 'object') return null
   let exe = file
-  const shell = o['shell']
   if (shell) {
-    if (typeof shell !== 'string' && shell !== true) return null
     const command = [file, ...list].join(' ')
     exe = typeof shell === 'string' ? shell : '/bin/sh'
     list = ['-c', command]
   }
-  const argv0 = o['argv0']
-  if (argv0 !== undefined && typeof argv0 !== 'string') return null
-  const env = (o['env'] as Record<string, unknown> | undefined) || process.env
-  const envPairs: string[] = []
-  for (const key in env) {
-    const value = env[key]
-    if (value !== undefined) envPairs.push(`${key}=${String(value)}`)
-  }
   const encoding = typeof o['encoding'] === 'string' ? (o['encoding'] as string) : undefined
-  const rawInput = o['input']
   let input: Buffer | undefined
   if (typeof rawInput === 'string') input = Buffer.from(rawInput, (encoding ?? 'utf8') as BufferEncoding)
   else if (ArrayBuffer.isView(rawInput)) input = Buffer.from(rawInput.buffer, rawInput.byteOffset, rawInput.byteLength)
-  else if (rawInput !== undefined && rawInput !== null) return null
+  else if (!isNullish(rawInput)) return null
   const stdio = stdioEntries(o['stdio'], input)
-  const cwd = o['cwd']
-  if (cwd !== undefined && cwd !== null && typeof cwd !== 'string') return null
-  const maxBuffer = o['maxBuffer']
-  const spawnOptions: SyncSpawnOptions = {
-    file: exe,
-    args: [typeof argv0 === 'string' ? argv0 : exe, ...list],
-    envPairs,
-    ...(typeof cwd === 'string' ? { cwd } : {}),
-    stdio: stdio ?? [],
-    ...(o['detached'] === true ? { detached: true } : {}),
-    ...(typeof o['uid'] === 'number' ? { uid: o['uid'] as number } : {}),
-    ...(typeof o['gid'] === 'number' ? { gid: o['gid'] as number } : {}),
-    maxBuffer: typeof maxBuffer === 'number' ? maxBuffer : 1024 * 1024,
+  if (stdio === null) return null
+  const childEnvObject = (env || process.env) as EnvObject
+  if (childEnvObject !== process.env) {
+    for (const key in childEnvObject) {
+      const value = childEnvObject[key]
+      if (hasNul(key) || (value !== undefined && hasNul(String(value)))) return null
+    }
   }
-  return { options: spawnOptions, encoding, stdioGiven: Boolean(o['stdio']), stdioKnown: stdio !== null }
+  return {
+    options: {
+      file: exe,
+      args: [typeof argv0 === 'string' ? argv0 : exe, ...list],
+      ...(typeof cwd === 'string' ? { cwd } : {}),
+      stdio,
+      ...(o['detached'] === true ? { detached: true } : {}),
+      ...(typeof o['uid'] === 'number' ? { uid: o['uid'] as number } : {}),
+      ...(typeof o['gid'] === 'number' ? { gid: o['gid'] as number } : {}),
+      maxBuffer: typeof maxBuffer === 'number' ? maxBuffer : 1024 * 1024,
+    },
+    env: childEnvObject,
+    encoding,
+    stdioGiven: Boolean(o['stdio']),
+  }
+}
+
+function apiCall(n: Normalized): SpawnCall {
+  return { api: 'spawnSync', file: n.options.file, argv: n.options.args, env: n.env, cwd: n.options.cwd }
 }
 
 /** What internal spawnSync builds from the raw result. */
@@ -151,30 +184,23 @@ function execSyncError(ret: Record<string, unknown>, args: readonly string[] | u
   return undefined
 }
 
-/** The raw result for a deny or emulate verdict, or null when the original must run. */
-function decideRaw(engine: Engine, n: Normalized, runOriginal: () => unknown): { raw: RawSyncResult } | { value: unknown } {
-  const verdict = engine.decide(syncCall(n.options), n.stdioKnown && syncEmulability(n.options))
-  switch (verdict.decision) {
-    case 'emulate':
-      return { raw: emulatedSyncResult(n.options, verdict.result as EmulationResult) }
-    case 'deny':
-      return { raw: deniedSyncResult() }
-    case 'confine':
-      return { value: engine.options.execConfiner(verdict.profile as string, runOriginal) }
-    default:
-      return { value: runOriginal() }
-  }
+/** The raw result of a deny or emulate verdict; otherwise the value of the original call. */
+function decideRaw(engine: Engine, n: Normalized, run: () => unknown, runDecided: RunDecided): { raw: RawSyncResult } | { value: unknown } {
+  const verdict = engine.decide(apiCall(n), syncEmulability(n.options))
+  if (verdict.decision === 'emulate') return { raw: emulatedSyncResult(n.options, verdict.result as EmulationResult) }
+  if (verdict.decision === 'deny') return { raw: deniedSyncResult() }
+  return { value: runDecided(verdict, run) }
 }
 
 /** The replacements for the three exports, bound to the originals and the current engine. */
-export function syncApiReplacements(original: SyncExports, currentEngine: () => Engine | null): SyncExports {
+export function syncApiReplacements(original: SyncExports, currentEngine: () => Engine | null, runDecided: RunDecided): SyncExports {
   return {
     spawnSync: function spawnSync(this: unknown, ...callArgs: unknown[]) {
       const engine = currentEngine()
       const run = (): unknown => Reflect.apply(original.spawnSync, this, callArgs)
       const n = engine === null ? null : normalize(callArgs[0], callArgs[1], callArgs[2])
       if (engine === null || n === null) return run()
-      const d = decideRaw(engine, n, run)
+      const d = decideRaw(engine, n, run, runDecided)
       return 'value' in d ? d.value : finish(d.raw, n)
     } as SpawnSyncFn,
 
@@ -183,10 +209,11 @@ export function syncApiReplacements(original: SyncExports, currentEngine: () => 
       const run = (): unknown => Reflect.apply(original.execSync, this, callArgs)
       const [command, options] = callArgs
       if (engine === null || typeof command !== 'string' || !isPlainOptions(options)) return run()
+      // normalizeExecArgs: a copy of the options with shell defaulting to true.
       const shell = options?.['shell']
       const n = normalize(command, undefined, { ...options, shell: typeof shell === 'string' ? shell : true })
       if (n === null) return run()
-      const d = decideRaw(engine, n, run)
+      const d = decideRaw(engine, n, run, runDecided)
       if ('value' in d) return d.value
       const ret = finish(d.raw, n)
       if (!n.stdioGiven && ret['stderr']) process.stderr.write(ret['stderr'] as Buffer)
@@ -204,13 +231,13 @@ export function syncApiReplacements(original: SyncExports, currentEngine: () => 
       let userArgs: readonly unknown[]
       let opts: unknown
       if (Array.isArray(args)) [userArgs, opts] = [args, options]
-      else if (args === undefined || args === null) [userArgs, opts] = [[], options]
+      else if (isNullish(args)) [userArgs, opts] = [[], options]
       else if (typeof args === 'object') [userArgs, opts] = [[], args]
       else return run()
       if (!isPlainOptions(opts)) return run()
       const n = normalize(file, userArgs, opts)
       if (n === null) return run()
-      const d = decideRaw(engine, n, run)
+      const d = decideRaw(engine, n, run, runDecided)
       if ('value' in d) return d.value
       const ret = finish(d.raw, n)
       if (!n.stdioGiven && ret['stderr']) process.stderr.write(ret['stderr'] as Buffer)

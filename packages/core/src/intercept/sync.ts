@@ -4,7 +4,7 @@ import type { EmulationResult } from '../emulate/types'
 import type { SpawnCall } from './call'
 import { UV_EACCES, UV_ENOBUFS, emulatedPid, writeToFd } from './emulated'
 import type { Engine } from './engine'
-import type { Emulability } from './policy'
+import type { Emulability, Verdict } from './policy'
 
 /**
  * The synchronous funnel: `process.binding('spawn_sync').spawn(options)`, which spawnSync,
@@ -47,7 +47,7 @@ export interface RawSyncResult {
 export type NativeSyncSpawn = (options: SyncSpawnOptions) => RawSyncResult
 
 export function syncCall(options: SyncSpawnOptions): SpawnCall {
-  return { api: 'spawnSync', file: options.file, argv: options.args, envPairs: options.envPairs, cwd: options.cwd }
+  return { api: 'spawnSync', file: options.file, argv: options.args, env: options.envPairs ?? process.env, cwd: options.cwd }
 }
 
 /** A directory the child could chdir into (real spawns fail with ENOENT/EACCES otherwise). */
@@ -115,9 +115,8 @@ export function deniedSyncResult(): RawSyncResult {
   return { error: UV_EACCES, status: null, signal: null, output: null, pid: 0 }
 }
 
-/** Runs one normalized sync request through the engine's decision. */
-export function runSync(engine: Engine, options: SyncSpawnOptions, native: NativeSyncSpawn): RawSyncResult {
-  const verdict = engine.decide(syncCall(options), syncEmulability(options))
+/** Carries out a verdict for one normalized sync request. */
+export function applySyncVerdict(engine: Engine, verdict: Verdict, options: SyncSpawnOptions, native: NativeSyncSpawn): RawSyncResult {
   switch (verdict.decision) {
     case 'emulate':
       return emulatedSyncResult(options, verdict.result as EmulationResult)
@@ -128,4 +127,9 @@ export function runSync(engine: Engine, options: SyncSpawnOptions, native: Nativ
     default:
       return native(options)
   }
+}
+
+/** Runs one normalized sync request through the engine's decision. */
+export function runSync(engine: Engine, options: SyncSpawnOptions, native: NativeSyncSpawn): RawSyncResult {
+  return applySyncVerdict(engine, engine.decide(syncCall(options), syncEmulability(options)), options, native)
 }

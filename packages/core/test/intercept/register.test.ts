@@ -113,3 +113,21 @@ t.test('the decision log: one JSON line per decision, appended, synchronous', as
   const toStderr = node(['--require', REGISTER, script], { env: cleanEnv({ APPARMOR_MONKEYS_LOG: 'stderr', APPARMOR_MONKEYS_DENY: 'curl' }) })
   t.same(toStderr.stderr.trim().split('\n').map((l) => JSON.parse(l).decision), ['deny', 'passthrough'])
 })
+
+t.test('under the preload, child_process is not loaded at boot; its sync exports join at first use, one decision per call', async (t) => {
+  const intercept = JSON.stringify(path.join(path.dirname(REGISTER), 'intercept'))
+  const script = `
+    const atBoot = process.moduleLoadList.includes('NativeModule child_process')
+    const events = []
+    require(${intercept}).subscribe((e) => events.push(e.decision))
+    const cp = require('node:child_process')
+    const original = cp.execSync
+    const { execSync: early } = cp
+    cp.execSync('echo one')
+    const replaced = cp.execSync !== original
+    cp.execSync('echo two')
+    early('echo three')
+    console.log(JSON.stringify({ atBoot, replaced, events }))`
+  const r = node(['--require', REGISTER, '-e', script])
+  t.same(JSON.parse(r.stdout), { atBoot: false, replaced: true, events: ['emulate', 'emulate', 'emulate'] }, r.stderr)
+})
