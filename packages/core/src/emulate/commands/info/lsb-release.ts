@@ -81,7 +81,8 @@ export function createLsbRelease(view: SystemView): EmulatedCommand {
       const { ctx } = io
       const env = ctx.env
       if (io.stdoutIsTTY !== false || ctx.env['PATH'] === undefined) return null
-      if (!allPrintableAscii(args) || dashTampered(view, env) || env['LSB_OS_RELEASE'] !== undefined) return null
+      // LSB_OS_RELEASE picks another file; GETOPT_COMPATIBLE changes getopt's output quoting.
+      if (!allPrintableAscii(args) || dashTampered(view, env) || env['LSB_OS_RELEASE'] !== undefined || env['GETOPT_COMPATIBLE'] !== undefined) return null
       const bin = systemBinary(view, 'lsb_release')
       const build = bin === undefined ? undefined : dpkgBuild(view, 'lsb-release', bin)
       if (build === undefined || !LSB_RELEASE_VERIFIED_BUILDS.has(build) || view.stat('/bin/sh')?.isFile() !== true) return null
