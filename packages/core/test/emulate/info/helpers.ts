@@ -51,6 +51,7 @@ let nssRoot: string | undefined
 export function filesOnlyRoot(): string {
   if (nssRoot !== undefined) return nssRoot
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'am-info-nss-'))
+  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }))
   for (const d of ['usr', 'sys', 'proc', 'var', 'bin', 'lib', 'lib64', 'run', 'sbin']) {
     if (fs.existsSync('/' + d)) fs.symlinkSync('/' + d, path.join(dir, d))
   }
