@@ -131,8 +131,8 @@ export function createLdd(view: SystemView): EmulatedCommand {
     run(args, io) {
       const path = systemBinary(view, 'ldd')
       if (path === undefined) return null
-      // A script, but of a package like any binary: read once (it changes only on upgrade).
-      const ldd = view.parsedOnce('ldd script', path, parseLdd)
+      // Re-checked each call: a libc-bin security update rewrites the version line in place.
+      const ldd = view.parsed('ldd script', path, parseLdd)
       if (ldd === undefined) return null
       if (ldd.kind === 'glibc') {
         if (args.length === 0 || !ldd.spellings.includes(args[0]!)) return null
