@@ -1,8 +1,11 @@
 // The interception's costs (DESIGN §6): the register preload at startup, an emulated
 // informational command against the real spawn, and a passthrough spawn through the
 // interception against an unpatched one.
-import { execSync, spawn, spawnSync } from 'node:child_process'
+import { exec, execSync, spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { abRounds, atLeastFaster, atMost } from './_lib.mjs'
 
@@ -27,6 +30,12 @@ export async function bench() {
   const plain = startNode(['-e', '0'])
   rows.push(atMost('preload: node --import register -e 0 vs node -e 0', await abRounds({ rounds: 40, a: plain, b: startNode(['--import', REGISTER, '-e', '0']) }), 1.05))
   rows.push(atMost('preload: node --require register -e 0 vs node -e 0', await abRounds({ rounds: 40, a: plain, b: startNode(['--require', REGISTER, '-e', '0']) }), 1.05))
+  // What the register itself adds under --import (Node's ESM loader starts for any --import).
+  const dir = mkdtempSync(join(tmpdir(), 'aam-bench-'))
+  const empty = join(dir, 'empty.cjs')
+  writeFileSync(empty, '')
+  rows.push(atMost('preload: node --import register vs --import <empty file>', await abRounds({ rounds: 40, a: startNode(['--import', empty, '-e', '0']), b: startNode(['--import', REGISTER, '-e', '0']) }), 1.05))
+  rmSync(dir, { recursive: true, force: true })
 
   // The emulated answer vs the real command (the emulator and its caches warm after round -1).
   const getconf = () => execSync('getconf GNU_LIBC_VERSION')
@@ -37,6 +46,9 @@ export async function bench() {
   rows.push(atMost('passthrough spawnSync("/bin/sleep", ["0"]) vs unpatched', await abRounds({ rounds: 30, a: () => spawnSync('/bin/sleep', ['0']), nA: 10, setupA: uninstall, setupB: () => install() }), 1.02))
   const sleep = spawnAndWait('/bin/sleep', ['0'])
   rows.push(atMost('passthrough spawn("/bin/sleep", ["0"]) vs unpatched', await abRounds({ rounds: 30, a: sleep, nA: 10, setupA: uninstall, setupB: () => install() }), 1.02))
+  // A shell line the emulator parses and then declines.
+  const shellLine = () => new Promise((resolve, reject) => exec('sleep 0', (err) => (err ? reject(err) : resolve())))
+  rows.push(atMost('passthrough exec("sleep 0") vs unpatched', await abRounds({ rounds: 30, a: shellLine, nA: 10, setupA: uninstall, setupB: () => install() }), 1.02))
   uninstall()
   return rows
 }

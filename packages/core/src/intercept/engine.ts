@@ -1,5 +1,5 @@
 import type { ResolvedInterceptOptions } from '../options'
-import { type CallShape, type SpawnCall, commandLine, shapeOf } from './call'
+import { type SpawnCall, commandLine, shapeOf } from './call'
 import { callerStack, hasSubscribers, publish } from './diagnostics'
 import { type Emulability, type Verdict, decide } from './policy'
 
@@ -7,11 +7,12 @@ import { type Emulability, type Verdict, decide } from './policy'
 export class Engine {
   constructor(readonly options: ResolvedInterceptOptions) {}
 
-  decide(call: SpawnCall, emulability: Emulability): Verdict & { readonly shape: CallShape } {
-    const start = process.hrtime.bigint()
+  decide(call: SpawnCall, emulability: Emulability): Verdict {
+    const observed = hasSubscribers()
+    const start = observed ? process.hrtime.bigint() : 0n
     const shape = shapeOf(call)
     const verdict = decide(call, shape, emulability, this.options)
-    if (hasSubscribers()) {
+    if (observed) {
       const durationNs = Number(process.hrtime.bigint() - start)
       publish({
         command: commandLine(shape),
@@ -26,6 +27,6 @@ export class Engine {
         ...(verdict.emulatorError === undefined ? {} : { emulatorError: verdict.emulatorError }),
       })
     }
-    return { ...verdict, shape }
+    return verdict
   }
 }
