@@ -29,8 +29,8 @@ import {
   isConfirmMessage,
   type ConfirmMessage,
   type WorkerEnv,
-} from './protocol'
-import type { WorkerSelfCheck } from './worker'
+  type WorkerSelfCheck,
+} from './worker'
 
 /** One thread of a confirmed worker. */
 export interface WorkerThread {

@@ -1,24 +1,73 @@
 /**
- * The worker's side: it reads the label of each of its threads and sends the list to the
- * primary before any application code runs. If it finds itself outside its profile, it exits
- * (status 78) so no application code runs unconfined. The primary checks the list again
- * and stops workers that do not confirm.
+ * The worker's side, and the protocol it shares with the primary. The worker reads the label
+ * of each of its threads and sends the list to the primary before any application code runs.
+ * If it finds itself outside its profile, it exits (status 78) so no application code runs
+ * unconfined. The primary checks the list again and stops workers that do not confirm.
  *
- * This file runs at every worker start (from the preload). It reads procfs with plain `node:fs`
- * instead of loading @apparmor-monkeys/core, because loading core costs about 20 ms per worker
- * (more than the whole 5 % budget of a fork) and only four file operations are needed here.
- * Label parsing and every decision stay in the primary, which uses core's parseLabel.
+ * This file runs at every worker start (from the preload), so it is one module with no
+ * imports but node:fs: it reads procfs directly instead of loading @apparmor-monkeys/core,
+ * because loading core costs about 20 ms per worker (more than the whole 5 % budget of a fork)
+ * and only a directory listing and one small read per thread are needed here. Label parsing
+ * and every decision stay in the primary, which uses core's parseLabel.
  */
 import * as fs from 'node:fs'
-import {
-  CONFIRM_CMD,
-  EXIT_NOT_CONFINED,
-  PROTOCOL_VERSION,
-  WORKER_ENV,
-  type ConfirmMessage,
-  type ThreadReport,
-  type WorkerEnv,
-} from './protocol'
+
+/**
+ * Set by the primary in the environment of every worker it forks under onWorkerFork():
+ * `{"v":1,"profile":"web-worker","modes":["enforce","kill"]}`. The worker deletes it from
+ * `process.env` when it reads it, so the worker's own children do not inherit it. Not an
+ * `APPARMOR_MONKEYS_*` name: core's register preload refuses variables it does not know.
+ */
+export const WORKER_ENV = 'AAM_CLUSTER_WORKER'
+
+/**
+ * The `cmd` of the confirmation message. Node routes IPC messages whose `cmd` starts with
+ * `NODE_` to the `'internalMessage'` event instead of `'message'`, so the application's own
+ * `worker.on('message')` handlers never see it. If a future Node stopped doing that, the
+ * primary would not see the confirmation either and would stop the worker (fail closed).
+ */
+export const CONFIRM_CMD = 'NODE_APPARMOR_MONKEYS_CLUSTER_CONFIRM'
+
+export const PROTOCOL_VERSION = 1
+
+/** Exit status of a worker that is not in its profile (sysexits' EX_CONFIG). */
+export const EXIT_NOT_CONFINED = 78
+
+/** What the primary puts in WORKER_ENV. */
+export interface WorkerEnv {
+  readonly v: number
+  readonly profile: string
+  /** The modes accepted after the profile name, e.g. `web-worker (enforce)`. */
+  readonly modes: readonly string[]
+}
+
+/** One thread of the worker, as its attr file reads (`web-worker (enforce)`). */
+export interface ThreadReport {
+  readonly tid: number
+  readonly raw: string
+}
+
+/** The confirmation a worker sends to the primary before any application code runs. */
+export interface ConfirmMessage {
+  readonly cmd: typeof CONFIRM_CMD
+  readonly v: number
+  readonly pid: number
+  /** Where the check ran: the preload the primary added, or onWorkerFork() called in the worker. */
+  readonly source: 'preload' | 'call'
+  /** Every thread's label; absent when they could not be read. */
+  readonly threads?: readonly ThreadReport[]
+  /** Why the labels could not be read. */
+  readonly error?: { readonly code: string; readonly errno?: string; readonly message: string }
+}
+
+export function isConfirmMessage(message: unknown): message is ConfirmMessage {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { cmd?: unknown }).cmd === CONFIRM_CMD &&
+    (message as { v?: unknown }).v === PROTOCOL_VERSION
+  )
+}
 
 /** What a worker found when it checked its own threads. */
 export interface WorkerSelfCheck {

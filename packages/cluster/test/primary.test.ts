@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events'
 import * as path from 'node:path'
 import { AppArmorError, ErrorCodes, type Kernel, type Label } from '@apparmor-monkeys/core'
 import { WORKER_ENV, changeProfile, onWorkerFork, type WorkerConfirmation } from '../src/index'
-import { CONFIRM_CMD } from '../src/protocol'
+import { CONFIRM_CMD } from '../src/worker'
 
 const PRELOAD = path.resolve(__dirname, '..', 'src', 'preload.js')
 

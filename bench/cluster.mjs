@@ -1,0 +1,224 @@
+// Benchmark: bringing up a cluster worker with exec-time confinement (onWorkerFork) vs a plain
+// cluster.fork(), measured where AppArmor exists: inside the real-AppArmor VM (test/vm, qemu
+// TCG, one vCPU) with the example's web-worker profile.
+//
+// The workers run the example app (examples/cluster-app/server.js, node:http). One measurement
+// = cluster.fork() until the worker's 'listening' event: the spawn, Node's start-up, the
+// worker script and its listen() (a round-robin handle from the primary), plus, depending on
+// the side:
+//   plain    a plain cluster.fork(): the worker is unconfined;
+//   onexec   core's withExecProfile() around the same fork, by hand: the kernel's cost of
+//            running the worker in web-worker (exec transition, mediation of every open);
+//   adapter  onWorkerFork(changeProfile('web-worker')): onexec + the confirming preload
+//            (procfs reads, one IPC message) + the primary's check.
+// One primary, one worker alive at a time, warm-up rounds first; the order of the sides
+// rotates every round, and each ratio is the median of the per-round ratios (the sides of a
+// round ran seconds apart, so slow phases of a busy host cancel out). Bar: <= 1.05 (DESIGN §6).
+//
+//   node bench/cluster.mjs                 host: boots the VM, runs the guest part, prints rows
+//   node bench/cluster.mjs --guest ROUNDS  guest: the measurement itself (prints one JSON line)
+//
+// bench/run.mjs imports `bench()`; importing this file does nothing else.
+import cluster from 'node:cluster'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+
+const HERE = fileURLToPath(import.meta.url)
+const REPO = path.resolve(path.dirname(HERE), '..')
+const EXAMPLE = path.join(REPO, 'examples', 'cluster-app', 'server.js')
+const require = createRequire(import.meta.url)
+const BAR = 1.05
+const ROUNDS = 15
+const WARMUP = 2
+const PORT = 18300
+const HOST = '127.0.0.1'
+const PROFILE = 'web-worker'
+const NAME = 'cluster worker fork → listening: exec-time confined (onWorkerFork) vs plain cluster.fork() [AppArmor VM]'
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+// ---------------------------------------------------------------------------------------------
+// Guest: the primary (the workers run the example app, examples/cluster-app/server.js)
+
+function once(emitter, event) {
+  return new Promise((resolve) => emitter.once(event, (...args) => resolve(args)))
+}
+
+/** One fork, timed until 'listening'; the worker is then killed and reaped. */
+async function forkOnce(fork) {
+  const t0 = process.hrtime.bigint()
+  const worker = fork()
+  const forkReturned = process.hrtime.bigint()
+  await once(worker, 'listening')
+  const t1 = process.hrtime.bigint()
+  const exited = once(worker, 'exit')
+  worker.process.kill('SIGKILL')
+  await exited
+  return { total: Number(t1 - t0) / 1e6, forkCall: Number(forkReturned - t0) / 1e6 }
+}
+
+async function guest(rounds) {
+  const { onWorkerFork, changeProfile } = require(path.join(REPO, 'packages', 'cluster'))
+  const { withExecProfile } = require(path.join(REPO, 'packages', 'core'))
+  cluster.setupPrimary({ exec: EXAMPLE, args: [] })
+  const env = { PORT: String(PORT), HOST }
+  // The plain cluster.fork, kept before the hook is installed; the hook stays installed for
+  // the whole run, so registering is not part of any measurement.
+  const plainFork = cluster.fork
+  const handle = onWorkerFork(changeProfile(PROFILE))
+  let confirmedMs
+  handle.on('confirmed', (_w, c) => (confirmedMs = c.elapsedMs))
+  handle.on('rejected', (_w, err) => {
+    throw err
+  })
+  const sides = {
+    // A: what an application does without the adapter: an unconfined worker.
+    plain: () => forkOnce(() => plainFork.call(cluster, env)),
+    // B: exec-time confinement by hand (core's withExecProfile around the same fork): the
+    // kernel's cost of running the worker in web-worker, without the adapter's check.
+    onexec: () => forkOnce(() => withExecProfile(PROFILE, () => plainFork.call(cluster, env))),
+    // C: the adapter: onexec + the confirming preload + the primary's check.
+    adapter: async () => {
+      confirmedMs = undefined
+      const r = await forkOnce(() => cluster.fork(env))
+      if (confirmedMs === undefined) throw new Error('the worker listened before it was confirmed')
+      return { ...r, confirmedMs }
+    },
+  }
+  const names = Object.keys(sides)
+  const total = Object.fromEntries(names.map((n) => [n, []]))
+  const forkCall = Object.fromEntries(names.map((n) => [n, []]))
+  const confirms = []
+  for (let i = 0; i < WARMUP + rounds; i++) {
+    // The order rotates every round, so no side always follows the same one.
+    const order = names.map((_, j) => names[(i + j) % names.length])
+    for (const side of order) {
+      const r = await sides[side]()
+      if (i < WARMUP) continue
+      total[side].push(r.total)
+      forkCall[side].push(r.forkCall)
+      if (r.confirmedMs !== undefined) confirms.push(r.confirmedMs)
+    }
+  }
+  handle.dispose()
+  process.stdout.write(
+    JSON.stringify({
+      rounds,
+      total,
+      forkCallMs: Object.fromEntries(names.map((n) => [n, median(forkCall[n])])),
+      confirmedMs: confirms,
+      node: process.version,
+      kernel: os.release(),
+    }) + '\n',
+  )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host: one VM boot
+
+/** The example's profiles with @{APP} set to this checkout. */
+function exampleProfiles(dir) {
+  return ['cluster-primary', 'web-worker'].map((name) => {
+    const text = fs.readFileSync(path.join(REPO, 'examples', 'cluster-app', 'apparmor', name), 'utf8')
+    const file = path.join(dir, name)
+    fs.writeFileSync(file, text.replace(/^@\{APP\}=.*$/m, `@{APP}=${REPO}`))
+    return file
+  })
+}
+
+/** Per-round ratios (the sides of a round ran back to back), then their median. */
+function pairedRatio(candidate, baseline) {
+  return median(candidate.map((c, i) => c / baseline[i]))
+}
+
+/** bench/run.mjs contract: rows of { name, baseline, candidate, ratio, bar, pass }. */
+export async function bench({ rounds = ROUNDS } = {}) {
+  let vm
+  try {
+    vm = require(path.join(REPO, 'test', 'dist', 'vm', 'vm.js'))
+  } catch (err) {
+    return [skipped(NAME, `the VM harness is not built (npx tsc -b): ${err.message}`)]
+  }
+  const pre = vm.vmPrerequisites()
+  if (!pre.ok) return [skipped(NAME, `the AppArmor test VM is unavailable: ${pre.reason}`)]
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aam-bench-cluster-'))
+  try {
+    const r = await vm.runVm({
+      profiles: exampleProfiles(dir),
+      steps: [{ name: 'bench', argv: ['node', HERE, '--guest', String(rounds)], timeoutSec: 1200 }],
+      timeoutMs: 1_500_000,
+    })
+    const step = r.steps[0]
+    const line = step.stdout.trim().split('\n').pop()
+    if (step.status !== 0 || !line) throw new Error(`guest bench failed (status ${step.status}): ${step.stderr.slice(-2000)}`)
+    const out = JSON.parse(line)
+    const { plain, onexec, adapter } = out.total
+    const denied = step.audit.filter((l) => l.includes('apparmor="DENIED"'))
+    const detail = {
+      rounds: out.rounds,
+      medianMs: { plain: round(median(plain)), onexec: round(median(onexec)), adapter: round(median(adapter)) },
+      ratioOfMedians: { adapterVsPlain: round(median(adapter) / median(plain), 3), adapterVsOnexec: round(median(adapter) / median(onexec), 3) },
+      onexecVsPlain: round(pairedRatio(onexec, plain), 3),
+      forkCallMs: Object.fromEntries(Object.entries(out.forkCallMs).map(([k, v]) => [k, round(v, 1)])),
+      confirmedAfterForkMs: round(median(out.confirmedMs)),
+      deniedAuditLines: denied.length,
+      vm: `${out.kernel}, node ${out.node}, TCG, ${Math.round(r.totalMs)} ms`,
+    }
+    const row = (name, base, cand) => {
+      const ratio = pairedRatio(cand, base)
+      return {
+        name,
+        baseline: round(median(base)),
+        candidate: round(median(cand)),
+        ratio: round(ratio, 3),
+        bar: BAR,
+        pass: ratio <= BAR && denied.length === 0,
+        unit: 'ms (median); ratio = median of per-round ratios',
+        detail,
+      }
+    }
+    return [
+      row(NAME, plain, adapter),
+      row(
+        'cluster worker fork → listening: onWorkerFork vs the same exec-time confinement by hand (the adapter\'s own cost: preload + IPC confirmation) [AppArmor VM]',
+        onexec,
+        adapter,
+      ),
+    ]
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function skipped(name, reason) {
+  return { name: `${name} — SKIPPED: ${reason}`, baseline: NaN, candidate: NaN, ratio: NaN, bar: BAR, pass: false }
+}
+
+function round(x, digits = 1) {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry points (only when run directly, or as the benchmark's own worker)
+
+const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === HERE
+if (isMain && process.argv[2] === '--guest') {
+  await guest(Number(process.argv[3] || ROUNDS))
+  process.exit(0)
+} else if (isMain) {
+  const rows = await bench()
+  for (const row of rows) {
+    console.log(`${row.pass ? 'PASS' : 'FAIL'}  ${row.name}`)
+    console.log(`      baseline ${row.baseline} ms, candidate ${row.candidate} ms, ratio ${row.ratio} (bar ≤ ${row.bar})`)
+    if (row.detail) console.log(`      ${JSON.stringify(row.detail)}`)
+  }
+  process.exitCode = rows.every((r) => r.pass) ? 0 : 1
+}
