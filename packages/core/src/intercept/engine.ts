@@ -1,17 +1,20 @@
 import type { ResolvedInterceptOptions } from '../options'
 import { type SpawnCall, commandLine, shapeOf } from './call'
 import { callerStack, hasSubscribers, publish } from './diagnostics'
-import { type Emulability, type Verdict, decide } from './policy'
+import { type Emulability, EmulatorMisses, type Verdict, decide } from './policy'
 
 /** The single decision point every layer calls: decide, time it, publish it. */
 export class Engine {
+  /** The requests this install's emulator declined (see EmulatorMisses). */
+  private readonly misses = new EmulatorMisses()
+
   constructor(readonly options: ResolvedInterceptOptions) {}
 
   decide(call: SpawnCall, emulability: Emulability): Verdict {
     const observed = hasSubscribers()
     const start = observed ? process.hrtime.bigint() : 0n
     const shape = shapeOf(call)
-    const verdict = decide(call, shape, emulability, this.options)
+    const verdict = decide(call, shape, emulability, this.options, this.misses)
     if (observed) {
       const durationNs = Number(process.hrtime.bigint() - start)
       publish({

@@ -43,6 +43,42 @@ export interface Verdict {
  */
 export type Emulability = boolean
 
+/**
+ * Requests the emulator declined, so that it is not asked again (a declined shell line costs
+ * it tens of µs: parsing, PATH lookups). Safe by construction: a miss only ever leads to the
+ * real command, which is exact. Keyed by the request, the child's cwd, uid, gid and PATH (what
+ * the emulator's PATH lookups depend on); least recently used entries go first. A line that
+ * would become answerable later under the same key (another variable changed) stays real.
+ */
+export class EmulatorMisses {
+  private readonly keys = new Map<string, true>()
+
+  constructor(private readonly capacity = 512) {}
+
+  static key(call: SpawnCall, shape: CallShape): string {
+    const cwd = call.cwd === undefined || call.cwd === null ? process.cwd() : path.resolve(call.cwd)
+    const request = shape.kind === 'shell' ? `s\0${shape.shell}\0${shape.script}` : `e\0${shape.file}\0${shape.args.join('\0')}`
+    const uid = process.getuid ? process.getuid() : 0
+    const gid = process.getgid ? process.getgid() : 0
+    return `${request}\0${cwd}\0${uid}\0${gid}\0${envValue(call.env, 'PATH') ?? ''}`
+  }
+
+  has(key: string): boolean {
+    if (!this.keys.has(key)) return false
+    this.keys.delete(key)
+    this.keys.set(key, true)
+    return true
+  }
+
+  add(key: string): void {
+    if (this.keys.size >= this.capacity) {
+      const oldest = this.keys.keys().next().value
+      if (oldest !== undefined) this.keys.delete(oldest)
+    }
+    this.keys.set(key, true)
+  }
+}
+
 /** The command words of a request, computed once and only when a rule needs them. */
 class Programs {
   private words: readonly string[] | undefined
@@ -151,8 +187,11 @@ function shellWordsOnly(programs: Programs, shape: CallShape): readonly string[]
   return shape.kind === 'shell' ? programs.all().slice(1) : programs.all()
 }
 
-/** Decides one request. Pure apart from the emulator call and PATH lookups for path rules. */
-export function decide(call: SpawnCall, shape: CallShape, emulability: Emulability, options: ResolvedInterceptOptions): Verdict {
+/**
+ * Decides one request. Pure apart from the emulator call, the misses it records, and PATH
+ * lookups for path rules.
+ */
+export function decide(call: SpawnCall, shape: CallShape, emulability: Emulability, options: ResolvedInterceptOptions, misses?: EmulatorMisses): Verdict {
   const programs = new Programs(call, shape)
 
   if (options.deny.length > 0 && anyWordMatches(options.deny, programs.all(), programs)) {
@@ -162,13 +201,17 @@ export function decide(call: SpawnCall, shape: CallShape, emulability: Emulabili
   let emulatorError: string | undefined
   const forcedReal = options.allow.length > 0 && anyWordMatches(options.allow, shellWordsOnly(programs, shape), programs)
   if (!forcedReal && options.emulate !== null && emulability) {
-    let result: EmulationResult | null = null
-    try {
-      result = options.emulate(emulationRequest(shape, contextOf(call)))
-    } catch (err) {
-      emulatorError = err instanceof Error ? err.message : String(err)
+    const missKey = misses === undefined ? undefined : EmulatorMisses.key(call, shape)
+    if (missKey === undefined || !misses?.has(missKey)) {
+      let result: EmulationResult | null = null
+      try {
+        result = options.emulate(emulationRequest(shape, contextOf(call)))
+      } catch (err) {
+        emulatorError = err instanceof Error ? err.message : String(err)
+      }
+      if (result !== null) return { decision: 'emulate', reason: 'emulated', result }
+      if (missKey !== undefined && emulatorError === undefined) misses?.add(missKey)
     }
-    if (result !== null) return { decision: 'emulate', reason: 'emulated', result }
   }
   const extra = emulatorError === undefined ? {} : { emulatorError }
 

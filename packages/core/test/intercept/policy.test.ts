@@ -2,6 +2,7 @@
 import t from 'tap'
 import { commandWords } from '../../src/intercept/programs'
 import { decide } from '../../src/intercept/policy'
+import { Engine } from '../../src/intercept/engine'
 import { shapeOf, shellQuote, commandLine, type SpawnCall } from '../../src/intercept/call'
 import { readEnvConfig, resolveInterceptOptions, type InterceptOptions } from '../../src/options'
 import { AppArmorError } from '../../src/errors'
@@ -148,4 +149,28 @@ t.test('the environment of the register preload', async (t) => {
   bad({ APPARMOR_MONKEYS_CONFINE: 'node=' }, /APPARMOR_MONKEYS_CONFINE item 1/)
   bad({ APPARMOR_MONKEYS_PROFILE: '&stacked' }, /APPARMOR_MONKEYS_PROFILE/)
   bad({ APPARMOR_MONKEYS_DENNY: 'x' }, /APPARMOR_MONKEYS_DENNY: unknown variable \(did you mean APPARMOR_MONKEYS_DENY\?\)/)
+})
+
+t.test('a request the emulator declined is not asked again (same cwd, ids and PATH)', async (t) => {
+  const asked: string[] = []
+  const engine = new Engine(
+    resolveInterceptOptions({
+      emulate: (req) => {
+        asked.push(req.kind === 'shell' ? req.script : req.file)
+        if (req.kind === 'shell' && req.script === 'bug') throw new Error('bug')
+        return null
+      },
+    }),
+  )
+  const call = (script: string, cwd?: string, path = '/usr/bin:/bin'): SpawnCall => ({ api: 'spawn', file: '/bin/sh', argv: ['/bin/sh', '-c', script], env: [`PATH=${path}`], cwd })
+  for (let i = 0; i < 3; i++) t.equal(engine.decide(call('git status'), true).decision, 'passthrough')
+  engine.decide(call('git status', '/'), true)
+  engine.decide(call('git status', undefined, '/bin'), true)
+  engine.decide(call('bug'), true)
+  engine.decide(call('bug'), true)
+  engine.decide(call('git status'), false)
+  t.same(asked, ['git status', 'git status', 'git status', 'bug', 'bug'], 'asked once per key; errors are asked again; not-emulable calls are never asked')
+  const fresh = new Engine(engine.options)
+  fresh.decide(call('git status'), true)
+  t.equal(asked.length, 6, 'a new install starts with no misses')
 })
