@@ -26,9 +26,11 @@ interface Result {
 // may have outlived (status 0) or not (the kill signal); the emulated one has exited.
 const RACY = ['spawnSyncInput', 'spawnStdin', 'spawnSyncMaxBuffer', 'spawnSyncMaxBufferKill']
 
+// One run of the fixture serves both tests.
+const dir = t.testdir({})
+const { result: r, run } = jsonFixture<Result>(dir, 'emulate.cjs')
+
 t.test('emulated runs are the real runs, API by API', async (t) => {
-  const dir = t.testdir({})
-  const { result: r, run } = jsonFixture<Result>(dir, 'emulate.cjs')
   t.equal(run.status, 0, run.stderr)
   const apis = Object.keys(r.real)
   t.equal(apis.length, 28)
@@ -64,8 +66,6 @@ t.test('emulated runs are the real runs, API by API', async (t) => {
 })
 
 t.test('an emulated child: pid, kill(), maxBuffer, and options that force a real run', async (t) => {
-  const dir = t.testdir({})
-  const { result: r } = jsonFixture<Result>(dir, 'emulate.cjs')
   t.ok(r.pid >= 4194304, 'pid above PID_MAX_LIMIT')
   t.equal(r.kill0, 'ESRCH', 'no process has it')
   t.match(r.killedEarly, { events: [['spawn'], ['exit', null, 'SIGTERM'], ['close', null, 'SIGTERM']], stdout: '', killed: true })
