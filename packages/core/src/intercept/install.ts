@@ -13,10 +13,13 @@ import type { RunDecided, SyncExports } from './sync-api'
  * to one decision point (Engine.decide). Two layers:
  *
  * - sync: `process.binding('spawn_sync').spawn` (spawnSync, execSync, execFileSync, including
- *   references taken before install and ESM named imports). When process.binding throws
- *   (Node's permission model), the `child_process` exports spawnSync/execSync/execFileSync are
- *   replaced instead and `module.syncBuiltinESMExports()` is called; references taken before
- *   install are then not covered, and status() says so.
+ *   references taken before install and ESM named imports). The spawnSync/execSync/execFileSync
+ *   exports are replaced too, from the first use of child_process on (sync-api.ts: a fast path
+ *   that spares emulated answers Node's copy of process.env; its verdicts are handed down to
+ *   the binding hook, which still runs the native call). When process.binding throws (Node's
+ *   permission model), the replaced exports are the only sync layer (installed at once, ESM
+ *   named exports synced); references taken before install are then not covered, and
+ *   status() says so.
  * - async: `Process.prototype.spawn` of process_wrap (spawn, exec, execFile, fork, their
  *   promisified forms, cluster). Reached through `process.binding('process_wrap')`, or,
  *   when that is unavailable, through the handle of a ChildProcess: the same native prototype.
@@ -71,7 +74,7 @@ let installed: Installed | null = null
 
 let runtimeModule: typeof Runtime | undefined
 
-/** The decision machinery, loaded on first use (keeps the preload's import graph to two files). */
+/** The decision machinery, loaded on first use (the preload loads only options.js and this file). */
 function runtime(): typeof Runtime {
   runtimeModule ??= require('./runtime') as typeof Runtime
   return runtimeModule
@@ -212,7 +215,9 @@ function installAsync(restore: (() => void)[]): LayerStatus {
     }
   }
   if (typeof proto?.spawn !== 'function') {
-    return { active: false, via: null, detail: `the native Process.prototype.spawn was not found (${failure ?? 'no spawn'})` }
+    // Not seen on any Node this supports; without it no async spawn could be decided: fail closed.
+    const { AppArmorError, ErrorCodes } = require('../errors') as typeof import('../errors')
+    throw new AppArmorError(ErrorCodes.UNAVAILABLE, `exec interception: the native Process.prototype.spawn was not found (${failure ?? 'no spawn function'})`, { operation: 'install' })
   }
   const native = proto.spawn as NativeAsyncSpawn
   restore.push(
