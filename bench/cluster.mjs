@@ -31,7 +31,7 @@ const REPO = path.resolve(path.dirname(HERE), '..')
 const EXAMPLE = path.join(REPO, 'examples', 'cluster-app', 'server.js')
 const require = createRequire(import.meta.url)
 const BAR = 1.05
-const ROUNDS = 15
+const ROUNDS = 20
 const WARMUP = 2
 const PORT = 18300
 const HOST = '127.0.0.1'
@@ -138,6 +138,12 @@ function pairedRatio(candidate, baseline) {
   return median(candidate.map((c, i) => c / baseline[i]))
 }
 
+/** The middle half of the per-round ratios: how much one round's ratio varies here. */
+function pairedSpread(candidate, baseline) {
+  const r = candidate.map((c, i) => c / baseline[i]).sort((a, b) => a - b)
+  return [round(r[Math.floor(r.length / 4)], 3), round(r[Math.floor((3 * r.length) / 4)], 3)]
+}
+
 /** bench/run.mjs contract: rows of { name, baseline, candidate, ratio, bar, pass }. */
 export async function bench({ rounds = ROUNDS } = {}) {
   let vm
@@ -166,6 +172,11 @@ export async function bench({ rounds = ROUNDS } = {}) {
       medianMs: { plain: round(median(plain)), onexec: round(median(onexec)), adapter: round(median(adapter)) },
       ratioOfMedians: { adapterVsPlain: round(median(adapter) / median(plain), 3), adapterVsOnexec: round(median(adapter) / median(onexec), 3) },
       onexecVsPlain: round(pairedRatio(onexec, plain), 3),
+      pairedRatioIQR: {
+        adapterVsPlain: pairedSpread(adapter, plain),
+        adapterVsOnexec: pairedSpread(adapter, onexec),
+        onexecVsPlain: pairedSpread(onexec, plain),
+      },
       forkCallMs: Object.fromEntries(Object.entries(out.forkCallMs).map(([k, v]) => [k, round(v, 1)])),
       confirmedAfterForkMs: round(median(out.confirmedMs)),
       deniedAuditLines: denied.length,
