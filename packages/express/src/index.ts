@@ -13,6 +13,7 @@ import type * as https from 'node:https'
 import * as net from 'node:net'
 import { AppArmorError, ErrorCodes, confine, isAppArmorError } from '@apparmor-monkeys/core'
 import type { ConfineReport } from '@apparmor-monkeys/core'
+import { Gate } from './gate'
 import { acquireInterception } from './interception'
 import type { InterceptionState } from './interception'
 import { resolveOptions } from './options'
@@ -33,66 +34,6 @@ export interface ConfinedServer<S extends net.Server = http.Server> {
   readonly interception: InterceptionState
   /** Closes the server (and every connection) and gives the interception back. */
   close(): Promise<void>
-}
-
-type Listener = (...args: unknown[]) => void
-/** The server events that start application work. */
-const GATED_EVENTS = ['request', 'upgrade'] as const
-
-/**
- * Holds every request (and upgrade) that arrives while the process is being confined: the
- * application sees none of them before the change is verified.
- */
-class Gate {
-  readonly #server: net.Server
-  readonly #listeners = new Map<string, Listener[]>()
-  readonly #holders = new Map<string, Listener>()
-  readonly #queue: Array<{ event: string; args: unknown[] }> = []
-
-  constructor(server: net.Server) {
-    this.#server = server
-    for (const event of GATED_EVENTS) {
-      const listeners = server.listeners(event) as Listener[]
-      this.#listeners.set(event, listeners)
-      for (const l of listeners) server.removeListener(event, l)
-      const hold: Listener = (...args) => {
-        this.#queue.push({ event, args })
-      }
-      this.#holders.set(event, hold)
-      server.on(event, hold)
-    }
-  }
-
-  /** Gives the server its listeners back and replays what was held, in arrival order. */
-  open(): void {
-    this.#restore()
-    for (const { event, args } of this.#queue.splice(0)) {
-      for (const l of this.#listeners.get(event) ?? []) l.apply(this.#server, args)
-    }
-  }
-
-  /** Refuses what was held: 503 for requests, a destroyed socket for upgrades. */
-  refuse(code: string): void {
-    this.#restore()
-    for (const { event, args } of this.#queue.splice(0)) {
-      if (event === 'request') {
-        const res = args[1] as http.ServerResponse
-        const body = JSON.stringify({ statusCode: 503, code, error: 'Service Unavailable', message: 'the process is not confined in its AppArmor profile' })
-        res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', connection: 'close', 'content-length': Buffer.byteLength(body) })
-        res.end(body)
-      } else {
-        ;(args[1] as net.Socket).destroy()
-      }
-    }
-  }
-
-  #restore(): void {
-    for (const [event, hold] of this.#holders) {
-      this.#server.removeListener(event, hold)
-      for (const l of this.#listeners.get(event) ?? []) this.#server.on(event, l)
-    }
-    this.#holders.clear()
-  }
 }
 
 function listen(server: net.Server, opts: ResolvedOptions): Promise<net.AddressInfo> {
