@@ -6,8 +6,8 @@
 //   aa-exec -p fastify-app-boot -- node server.js
 //
 // Environment: PORT (3000), HOST (127.0.0.1), APP_PROFILE (fastify-app),
-// APP_CONFINE_WHEN (ready | listen), APP_APPARMOR=off (run without apparmor-monkeys: the
-// comparison run of the demo), LOG_LEVEL (info).
+// APP_CONFINE_WHEN (ready | listen), APP_EXEC_LOG=stderr (one JSON line per exec decision),
+// APP_APPARMOR=off (run without apparmor-monkeys: the comparison run of the demo), LOG_LEVEL (info).
 const fs = require('node:fs')
 const path = require('node:path')
 const Fastify = require('fastify')
@@ -24,6 +24,7 @@ function settings(env = process.env) {
     host: env.HOST ?? '127.0.0.1',
     profile: env.APP_PROFILE ?? 'fastify-app',
     when: env.APP_CONFINE_WHEN ?? 'ready',
+    execLog: env.APP_EXEC_LOG,
     apparmor: env.APP_APPARMOR !== 'off',
     logLevel: env.LOG_LEVEL ?? 'info',
   }
@@ -44,7 +45,10 @@ async function build(options = settings()) {
 
   // First: from here on shell-outs are answered in-process, and the process changes into the
   // narrow profile in onReady, before the server listens.
-  if (options.apparmor) await app.register(apparmorMonkeys, { profile: options.profile, when: options.when })
+  if (options.apparmor) {
+    const intercept = options.execLog ? { log: options.execLog } : {}
+    await app.register(apparmorMonkeys, { profile: options.profile, when: options.when, intercept })
+  }
 
   // Boot work that needs the broad profile: the secrets file and the machine id.
   // (An async read: libuv's threadpool then exists before the change, and is relabelled too.)
