@@ -20,13 +20,26 @@
  *
  * Only this entry has side effects; importing any other entry of the package patches nothing.
  */
-import { install } from './intercept/install'
-import { readEnvConfig } from './options'
 import type { confineAtBoot as ConfineAtBoot } from './confine/boot'
+import { install } from './intercept/install'
+import type * as Options from './options'
 
-const config = readEnvConfig(process.env)
+/**
+ * The prefix of every variable options.ts reads (ENV there). Without any, there is nothing to
+ * parse or validate, and options.ts is not even loaded: the defaults are resolved at the first
+ * request (the preload runs at every process start, and every loaded file costs).
+ */
+const PREFIX = 'APPARMOR_MONKEYS_'
 
-if (!config.disabled) {
+function configured(env: NodeJS.ProcessEnv): boolean {
+  for (const name in env) if (name.startsWith(PREFIX)) return true
+  return false
+}
+
+const config = configured(process.env) ? (require('./options') as typeof Options).readEnvConfig(process.env) : null
+
+if (config === null) install()
+else if (!config.disabled) {
   if (config.profile !== null) {
     // Whole-process confinement at boot (the confinement module is loaded only when asked).
     const { confineAtBoot } = require('./confine/boot') as { confineAtBoot: typeof ConfineAtBoot }

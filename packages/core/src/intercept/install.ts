@@ -1,5 +1,5 @@
+import type * as Options from '../options'
 import type { CommandRule, InterceptOptions, ResolvedInterceptOptions, UnknownPolicy } from '../options'
-import { resolveInterceptOptions } from '../options'
 import type { AsyncSpawnOptions, NativeAsyncSpawn, ProcessHandle } from './async'
 import type { Engine } from './engine'
 import type { LogSink } from './log'
@@ -61,7 +61,8 @@ export interface InterceptHandle {
 }
 
 interface Installed {
-  readonly options: ResolvedInterceptOptions
+  /** The options in force; null until first needed when install() was called without options. */
+  options: ResolvedInterceptOptions | null
   /** Created on the first request. */
   engine: Engine | null
   log: { sink: LogSink; unsubscribe: () => void } | null
@@ -80,10 +81,23 @@ function runtime(): typeof Runtime {
   return runtimeModule
 }
 
+/**
+ * options.ts is loaded only when options are given or needed: a preload without any
+ * configuration patches at boot and resolves the defaults at the first request.
+ */
+function resolveOptions(options: InterceptOptions | undefined): ResolvedInterceptOptions {
+  return (require('../options') as typeof Options).resolveInterceptOptions(options)
+}
+
+function optionsOf(state: Installed): ResolvedInterceptOptions {
+  state.options ??= resolveOptions(undefined)
+  return state.options
+}
+
 /** The engine the hooks consult; null when uninstalled (the hooks then pass everything through). */
 function currentEngine(): Engine | null {
   if (installed === null) return null
-  installed.engine ??= new (runtime().Engine)(installed.options)
+  installed.engine ??= new (runtime().Engine)(optionsOf(installed))
   return installed.engine
 }
 
@@ -257,7 +271,7 @@ export function status(): InterceptStatus {
     const off: LayerStatus = { active: false, via: null, detail: 'not installed' }
     return { installed: false, layers: { sync: off, async: off }, policy: null }
   }
-  const o = installed.options
+  const o = optionsOf(installed)
   return {
     installed: true,
     layers: { sync: installed.sync, async: installed.async },
@@ -283,12 +297,12 @@ export function uninstall(): void {
 
 /**
  * Patches this realm so that every process start is decided by `options` (validated here;
- * AppArmorError ERR_AA_OPTIONS on a wrong option). Installing again while installed keeps
- * the patches (nothing is wrapped twice) and replaces the options in force.
+ * AppArmorError ERR_AA_OPTIONS on a wrong option; omitted: the defaults). Installing again
+ * while installed keeps the patches (nothing is wrapped twice) and replaces the options in force.
  */
-export function install(options: InterceptOptions = {}): InterceptHandle {
-  const resolved = resolveInterceptOptions(options)
-  const log = openLogSubscription(resolved)
+export function install(options?: InterceptOptions): InterceptHandle {
+  const resolved = options === undefined ? null : resolveOptions(options)
+  const log = resolved === null ? null : openLogSubscription(resolved)
   if (installed !== null) {
     const previous = installed.log
     installed = { ...installed, options: resolved, engine: null, log }
@@ -305,5 +319,12 @@ export function install(options: InterceptOptions = {}): InterceptHandle {
       throw err
     }
   }
-  return { options: resolved, uninstall, status }
+  const state = installed
+  return {
+    get options() {
+      return optionsOf(state)
+    },
+    uninstall,
+    status,
+  }
 }
