@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { EmulationResult } from '../emulate/types'
+import type { ChildContext, EmulationResult } from '../emulate/types'
 import type { CommandRule, Decision, ResolvedInterceptOptions } from '../options'
 import { type CallShape, type SpawnCall, commandLine, contextOf, emulationRequest, envValue } from './call'
 import { SHELL_BUILTINS, commandWords } from './programs'
@@ -47,27 +47,21 @@ export type Emulability = boolean
  * Requests the emulator declined, so that it is not asked again (a declined shell line costs
  * it tens of µs: parsing, PATH lookups). Safe by construction: a miss only ever leads to the
  * real command, which is exact. Keyed by the request, the child's cwd, uid, gid and PATH (what
- * the emulator's PATH lookups depend on); least recently used entries go first. A line that
- * would become answerable later under the same key (another variable changed) stays real.
+ * the emulator's PATH lookups depend on); the oldest entries go first. A line that would
+ * become answerable later under the same key (another variable changed) stays real.
  */
 export class EmulatorMisses {
-  private readonly keys = new Map<string, true>()
+  private readonly keys = new Set<string>()
 
   constructor(private readonly capacity = 512) {}
 
-  static key(call: SpawnCall, shape: CallShape): string {
-    const cwd = call.cwd === undefined || call.cwd === null ? process.cwd() : path.resolve(call.cwd)
+  static key(shape: CallShape, ctx: ChildContext): string {
     const request = shape.kind === 'shell' ? `s\0${shape.shell}\0${shape.script}` : `e\0${shape.file}\0${shape.args.join('\0')}`
-    const uid = process.getuid ? process.getuid() : 0
-    const gid = process.getgid ? process.getgid() : 0
-    return `${request}\0${cwd}\0${uid}\0${gid}\0${envValue(call.env, 'PATH') ?? ''}`
+    return `${request}\0${ctx.cwd}\0${ctx.uid}\0${ctx.gid}\0${ctx.env['PATH'] ?? ''}`
   }
 
   has(key: string): boolean {
-    if (!this.keys.has(key)) return false
-    this.keys.delete(key)
-    this.keys.set(key, true)
-    return true
+    return this.keys.has(key)
   }
 
   add(key: string): void {
@@ -75,7 +69,7 @@ export class EmulatorMisses {
       const oldest = this.keys.keys().next().value
       if (oldest !== undefined) this.keys.delete(oldest)
     }
-    this.keys.set(key, true)
+    this.keys.add(key)
   }
 }
 
@@ -201,11 +195,12 @@ export function decide(call: SpawnCall, shape: CallShape, emulability: Emulabili
   let emulatorError: string | undefined
   const forcedReal = options.allow.length > 0 && anyWordMatches(options.allow, shellWordsOnly(programs, shape), programs)
   if (!forcedReal && options.emulate !== null && emulability) {
-    const missKey = misses === undefined ? undefined : EmulatorMisses.key(call, shape)
+    const ctx = contextOf(call)
+    const missKey = misses === undefined ? undefined : EmulatorMisses.key(shape, ctx)
     if (missKey === undefined || !misses?.has(missKey)) {
       let result: EmulationResult | null = null
       try {
-        result = options.emulate(emulationRequest(shape, contextOf(call)))
+        result = options.emulate(emulationRequest(shape, ctx))
       } catch (err) {
         emulatorError = err instanceof Error ? err.message : String(err)
       }
