@@ -29,14 +29,20 @@ const files = readdirSync(here)
 
 const rows = []
 for (const file of files) {
-  const mod = await import(pathToFileURL(join(here, file)).href)
-  if (typeof mod.bench !== 'function') throw new Error(`bench/${file} does not export bench()`)
-  for (const row of await mod.bench()) rows.push({ file, ...row })
+  try {
+    const mod = await import(pathToFileURL(join(here, file)).href)
+    if (typeof mod.bench !== 'function') throw new Error('it does not export bench()')
+    for (const row of await mod.bench()) rows.push({ file, ...row })
+  } catch (err) {
+    // One broken bench does not hide the others' numbers; it fails the run.
+    process.stderr.write(`bench/${file}: ${err?.stack ?? err}\n`)
+    rows.push({ file, name: `(failed: ${String(err?.message ?? err).split('\n')[0]})`, baseline: NaN, candidate: NaN, ratio: NaN, bar: '-', pass: false })
+  }
 }
 
 if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
 else {
-  const fmt = (ms) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`)
+  const fmt = (ms) => (Number.isNaN(ms) ? '-' : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`)
   const table = [['bench', 'measure', 'baseline', 'candidate', 'ratio', 'bar', ''], ...rows.map((r) => [r.file.replace(/\.mjs$/, ''), r.name, fmt(r.baseline), fmt(r.candidate), r.ratio.toFixed(r.ratio >= 100 ? 0 : 3), r.bar, r.pass ? 'pass' : 'FAIL'])]
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)))
   for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()}\n`)
