@@ -19,6 +19,28 @@ export function repoRoot(): string {
   }
 }
 
+/**
+ * examples/bullmq-worker/apparmor/bullmq-worker with its three variables set for this checkout
+ * (as a deployment edits them), written into `outDir`; returns the file.
+ */
+export function renderExampleProfile(outDir: string): string {
+  const root = repoRoot()
+  const set = (text: string, name: string, values: string[]) => {
+    const re = new RegExp(`^@\\{${name}\\}=.*$`, 'm')
+    if (!re.test(text)) throw new Error(`no @{${name}}= line`)
+    if (values.some((v) => /\s/.test(v))) throw new Error(`@{${name}}: a value with whitespace cannot be written`)
+    return text.replace(re, `@{${name}}=${values.join(' ')}`)
+  }
+  let text = fs.readFileSync(path.join(root, 'examples', 'bullmq-worker', 'apparmor', 'bullmq-worker'), 'utf8')
+  text = set(text, 'APP_DIR', [path.join(root, 'examples', 'bullmq-worker')])
+  // pnpm keeps dependencies under <root>/node_modules/.pnpm and links workspace packages from <root>/packages
+  text = set(text, 'APP_DEPS', [path.join(root, 'node_modules'), path.join(root, 'packages')])
+  text = set(text, 'NODE', [fs.realpathSync(process.execPath)])
+  const out = path.join(outDir, 'bullmq-worker.aa')
+  fs.writeFileSync(out, text)
+  return out
+}
+
 export const FIXTURES = path.join(repoRoot(), 'test', 'bullmq', 'fixtures')
 export const WORKER = path.join(FIXTURES, 'worker.cjs')
 
@@ -59,8 +81,8 @@ export class WorkerRun {
   private readonly child: ChildProcess
   private waiters: Array<() => void> = []
 
-  constructor(cfg: WorkerConfig, opts: { prefix?: string[]; env?: NodeJS.ProcessEnv } = {}) {
-    const argv = [...(opts.prefix ?? []), process.execPath, WORKER, JSON.stringify(cfg)]
+  constructor(cfg: WorkerConfig, opts: { prefix?: string[]; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}) {
+    const argv = [...(opts.prefix ?? []), process.execPath, ...(opts.nodeArgs ?? []), WORKER, JSON.stringify(cfg)]
     this.child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env })
     let buf = ''
     this.child.stdout?.on('data', (d: Buffer) => {

@@ -142,13 +142,16 @@ t.test('host tests', { skip }, async (t) => {
     await run.close()
   })
 
-  for (const version of VERSIONS) {
-    t.test(`${version}: processor children: BullMQ's real fork matches the rule; user execArgv/env merged; the child refuses when not confined`, async (t) => {
+  const CHECK = path.resolve(FIXTURES, '../../../packages/bullmq/dist/processor-check.js')
+  const PROBE = path.join(FIXTURES, 'probe-env.cjs')
+  for (const [version, userOptions] of [['bullmq', true], ['bullmq5', false]] as const) {
+    const what = userOptions ? "the user's execArgv/env merged" : "without user fork options: the worker's execArgv (minus --inspect*) and env"
+    t.test(`${version}: processor children: BullMQ's real fork matches the rule; ${what}; the child refuses when not confined`, async (t) => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aam-bq-probe-'))
       t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
       const probe = path.join(dir, 'probe.jsonl')
       const { name } = await setup(t, version, echo(2))
-      const run = start(t, {
+      const cfg: WorkerConfig = {
         bullmq: version,
         port: redis.port,
         queue: name,
@@ -157,11 +160,15 @@ t.test('host tests', { skip }, async (t) => {
         sandboxed: true,
         fakeKernel: true,
         recordConfiner: true,
-        forkOptions: {
-          execArgv: ['--max-old-space-size=99'],
-          env: { PROBE_FOO: 'bar', PROBE_OUT: probe, NODE_OPTIONS: `--require ${path.join(FIXTURES, 'probe-env.cjs')}` },
-        },
-      })
+      }
+      // The probe preload records what each process started with (on this host NODE_OPTIONS is honoured).
+      const run = userOptions
+        ? start(t, { ...cfg, forkOptions: { execArgv: ['--max-old-space-size=99'], env: { PROBE_FOO: 'bar', PROBE_OUT: probe, NODE_OPTIONS: `--require ${PROBE}` } } })
+        : (() => {
+            const r = new WorkerRun(cfg, { nodeArgs: ['--no-deprecation', '--inspect-port=0'], env: { ...process.env, PROBE_FOO: 'inherited', PROBE_OUT: probe, NODE_OPTIONS: `--require ${PROBE}` } })
+            t.teardown(() => r.kill())
+            return r
+          })()
       const ended = await run.settled(2)
       const started = run.of('started')[0]
       t.match(started?.['confinement'].processorEntry, new RegExp(`/bullmq/dist/cjs/classes/main\\.js$`), "BullMQ's own child entry file")
@@ -178,16 +185,14 @@ t.test('host tests', { skip }, async (t) => {
         t.equal(e.ev, 'failed')
         t.match(e['reason'], /^@apparmor-monkeys\/bullmq: its threads' AppArmor labels could not be read .*refuses to run jobs$/)
       }
-      const seen = fs.readFileSync(probe, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-      t.equal(seen.length, 2)
-      for (const s of seen) {
-        t.same(s.execArgv, ['--max-old-space-size=99'], "the user's execArgv, as BullMQ passes it")
-        t.equal(s.foo, 'bar', "the user's env")
-        // (under tap, its process-info hook re-quotes NODE_OPTIONS and appends its own --import)
-        const words = String(s.nodeOptions).split(' ').map((w: string) => w.replace(/^"(.*)"$/, '$1'))
-        const preloads = words.flatMap((w: string, i: number) => (w === '--require' ? [words[i + 1]] : []))
-        t.same(preloads, [path.join(FIXTURES, 'probe-env.cjs'), path.resolve(FIXTURES, '../../../packages/bullmq/dist/processor-check.js')], "the user's NODE_OPTIONS first, then the check")
-        t.same(JSON.parse(s.check).profile, 'aam-bq-processor')
+      const children = fs.readFileSync(probe, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((s) => s.check !== null)
+      t.equal(children.length, 2, 'two children started')
+      for (const s of children) {
+        t.same(s.execArgv, [...(userOptions ? ['--max-old-space-size=99'] : ['--no-deprecation']), '--import', `file://${CHECK}`], 'execArgv, then the check preload')
+        t.equal(s.foo, userOptions ? 'bar' : 'inherited', userOptions ? "the user's env" : "the worker's env")
+        t.match(s.nodeOptions, PROBE, 'NODE_OPTIONS untouched')
+        t.notMatch(s.nodeOptions, 'processor-check')
+        t.same(JSON.parse(s.check), { profile: 'aam-bq-processor', ipc: 'json' })
       }
       const { closed } = await run.close()
       t.equal(closed?.['interception'], false, 'the interception is removed with the last Worker')

@@ -1,6 +1,6 @@
 /**
- * The preload every sandboxed processor child loads (the parent adds it to the child's
- * NODE_OPTIONS; see sandbox.ts): it runs before BullMQ's child code and before any
+ * The preload every sandboxed processor child loads (the parent adds `--import <this file>`
+ * to the child's execArgv; see sandbox.ts): it runs before BullMQ's child code and before any
  * processor module, checks that EVERY thread of the child is in the processor profile (the
  * exec-time confinement puts them all there), and otherwise stops the child at once, so no
  * job runs in a child that is not confined. This file has side effects by design; it is never
@@ -43,19 +43,14 @@ function refuse(message: string, ipc: ProcessorCheck['ipc']): never {
 function check(): void {
   const raw = process.env[CHECK_ENV]
   if (!isMainThread || raw === undefined) return
-  // This child's own children must not inherit the check (they may run in other profiles).
+  // This child's own children must not inherit the check (they may run in other profiles; a
+  // child forked with this execArgv finds no variable and does nothing).
   delete process.env[CHECK_ENV]
   let spec: ProcessorCheck
   try {
     spec = JSON.parse(raw) as ProcessorCheck
   } catch {
     refuse(`${CHECK_ENV} is not valid JSON`, 'json')
-  }
-  const options = process.env['NODE_OPTIONS']
-  if (options !== undefined) {
-    const rest = options.replace(spec.nodeOption, '').trim()
-    if (rest) process.env['NODE_OPTIONS'] = rest
-    else delete process.env['NODE_OPTIONS']
   }
   let labels: ReturnType<ReturnType<typeof kernel>['threadLabels']>
   try {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import type { ForkOptions } from 'node:child_process'
 import { AppArmorError, ErrorCodes } from '@apparmor-monkeys/core'
 import type { ConfineRule } from './interception'
@@ -11,7 +12,7 @@ import type { ConfineRule } from './interception'
  * confinement is applied by core's exec interception instead, at the native spawn call, for
  * every spawn whose command line holds that exact file (a confine rule).
  *
- * Each child also loads a small preload (processor-check.ts) that verifies, before BullMQ's
+ * Each child also loads a small preload (processor-check.ts, `--import` in its execArgv) that verifies, before BullMQ's
  * child code runs, that every thread of the child is in the processor profile, and refuses to
  * start otherwise (fail closed even if the interception was replaced after this adapter set it up).
  */
@@ -24,8 +25,6 @@ export interface ProcessorCheck {
   readonly profile: string
   /** The IPC serialization BullMQ's channel uses: the preload reports a refusal over it only when 'json'. */
   readonly ipc: 'json' | 'advanced'
-  /** The exact NODE_OPTIONS fragment the parent appended (removed again by the preload, so grandchildren do not inherit it). */
-  readonly nodeOption: string
 }
 
 /** The preload's compiled file (next to this one). */
@@ -71,34 +70,39 @@ export function processorConfineRule(mainFile: string, profile: string): Confine
   return Object.freeze({ match: new RegExp(`(?:^| )${escapeRegExp(shellWord(mainFile))}(?: |$)`), profile })
 }
 
-/** `--require <file>` as a NODE_OPTIONS fragment (Node's NODE_OPTIONS parser honours double quotes and backslashes). */
-function requireOption(file: string): string {
-  return /[\s"\\]/.test(file) ? `--require "${file.replace(/(["\\])/g, '\\$1')}"` : `--require ${file}`
+/**
+ * The execArgv BullMQ would give the child when the user gives none: the worker's own
+ * execArgv, where BullMQ replaces each `--inspect*` flag by one on a free port (an async
+ * search this synchronous option cannot make): those flags are left out instead, so a child
+ * never competes for the worker's debugger port.
+ */
+function defaultExecArgv(): string[] {
+  return process.execArgv.filter((arg) => !arg.includes('--inspect'))
 }
 
 /**
- * BullMQ's workerForkOptions with the child preload added, merged with the user's (never
- * replaced): BullMQ spreads these options over its own, so setting `execArgv` would drop the
- * execArgv BullMQ computes; the preload therefore travels in the environment. `env` is a
- * getter, read by BullMQ's Object.assign at each fork: the child gets the user's `env` if one
- * was given, else the worker's environment at that moment (what fork does without `env`),
- * plus NODE_OPTIONS (the user's value first) and the check variable.
+ * BullMQ's workerForkOptions with the child check added, merged with the user's (never
+ * replaced): the user's execArgv (or, without one, what BullMQ would pass) followed by
+ * `--import <check>`, and the user's env (or the worker's environment at fork time, what
+ * fork uses without `env`) plus the check variable.
+ *
+ * Why execArgv and not NODE_OPTIONS: a child exec'd from a CONFINED worker into another
+ * profile gets AT_SECURE from AppArmor (secure exec, as for setuid), and node then ignores
+ * NODE_OPTIONS entirely (measured in the VM: AT_SECURE=1, the NODE_OPTIONS preload did not
+ * run); command-line flags are unaffected. `--import`, not `--require`: a `--require` preload
+ * makes node read the package.json of the child's working directory (and of each directory
+ * above it until one exists) to try a self-reference, which the processor profile would have
+ * to allow; an `--import` of a file URL reads only the check's own package scope. Both run
+ * before the main module. `env` is a getter: BullMQ's Object.assign reads it at each fork.
  */
 export function mergeForkOptions(user: ForkOptions | undefined, profile: string): ForkOptions {
-  const nodeOption = requireOption(checkPreloadPath())
-  const check: ProcessorCheck = { profile, ipc: user?.serialization === 'advanced' ? 'advanced' : 'json', nodeOption }
-  const merged: ForkOptions = { ...user }
+  const check: ProcessorCheck = { profile, ipc: user?.serialization === 'advanced' ? 'advanced' : 'json' }
+  const merged: ForkOptions = { ...user, execArgv: [...(user?.execArgv ?? defaultExecArgv()), '--import', pathToFileURL(checkPreloadPath()).href] }
   Object.defineProperty(merged, 'env', {
     enumerable: true,
     configurable: true,
     get(): NodeJS.ProcessEnv {
-      const base = user?.env ?? process.env
-      const previous = base['NODE_OPTIONS']
-      return {
-        ...base,
-        NODE_OPTIONS: previous ? `${previous} ${nodeOption}` : nodeOption,
-        [CHECK_ENV]: JSON.stringify(check),
-      }
+      return { ...(user?.env ?? process.env), [CHECK_ENV]: JSON.stringify(check) }
     },
   })
   return merged
