@@ -122,3 +122,12 @@ test('startup fails with a clear message when the change is not permitted (ERR_A
   assert.match(r.stderr, /does not allow this transition; add "change_profile -> fastify-app-single,"/)
   assert.doesNotMatch(r.stdout, /Server listening/)
 })
+
+test('with no_new_privs (NoNewPrivileges=, no-new-privileges, allowPrivilegeEscalation: false) the change is refused: ERR_AA_NO_NEW_PRIVS', () => {
+  // no_new_privs allows the exec into fastify-app-boot (from unconfined) but no change to a
+  // profile that is not a stack of the current one: docs/deployment.md says so.
+  const r = runToExit(['setpriv', '--no-new-privs', 'aa-exec', '-p', 'fastify-app-boot', '--', process.execPath, SERVER], { cwd: APP, port: PORT })
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /^fastify-app: ERR_AA_NO_NEW_PRIVS: .*'fastify-app'/)
+  assert.match(r.stderr, /no_new_privs is set/)
+})
