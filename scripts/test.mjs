@@ -1,10 +1,23 @@
 // Runs the whole test suite with node-tap: unit tests, process-level fixtures, the differential
 // emulation suite, the real-kernel suites (which boot the AppArmor VM) and the Redis suites.
 // A suite whose prerequisites are missing is skipped loudly (or fails, with AAM_REQUIRE_VM=1).
+//   node scripts/test.mjs                 everything (.taprc)
+//   node scripts/test.mjs --kernel-only   only the suites that boot the AppArmor VM
 import { spawnSync } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
-const args = process.argv.slice(2)
-const kernelOnly = args.includes('--kernel-only')
-const files = kernelOnly ? ['test/kernel/kernel.test.ts'] : []
+function vmSuites(dir) {
+  const out = []
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) {
+      if (!['node_modules', 'dist', 'guest', 'fixtures'].includes(e.name)) out.push(...vmSuites(p))
+    } else if (e.name.endsWith('.test.ts') && readFileSync(p, 'utf8').includes('runVm(')) out.push(p)
+  }
+  return out
+}
+
+const files = process.argv.includes('--kernel-only') ? vmSuites('test').sort() : []
 const r = spawnSync('node_modules/.bin/tap', files, { stdio: 'inherit' })
 process.exit(r.status ?? 1)

@@ -33,3 +33,18 @@ export type {
 } from './kernel'
 export { confine, confineSync, withExecProfile, createExecConfiner, threadpoolSize, ioUringEnabled } from './confine'
 export type { ConfineOptions, ConfineReport, ConfinedThread, ThreadRole, ExecConfinerOptions } from './confine'
+export { install, uninstall, status, subscribe, EXEC_CHANNEL, EMULATED_PID_BASE, isEmulatedPid } from './intercept'
+export type { InterceptHandle, InterceptStatus, LayerStatus, ExecEvent, DecisionReason } from './intercept'
+export { readEnvConfig, resolveInterceptOptions, ENV } from './options'
+export type {
+  InterceptOptions,
+  ResolvedInterceptOptions,
+  CommandRule,
+  ConfineRule,
+  Decision,
+  UnknownPolicy,
+  EmulateFn,
+  ExecConfiner,
+  LogTarget,
+  EnvConfig,
+} from './options'

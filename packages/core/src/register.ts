@@ -31,6 +31,9 @@ import type * as Options from './options'
  */
 const PREFIX = 'APPARMOR_MONKEYS_'
 
+/** Where the pending boot confinement is left for the ESM entry (register.mts) to await. */
+const BOOT = Symbol.for('apparmor-monkeys.register.boot')
+
 function configured(env: NodeJS.ProcessEnv): boolean {
   for (const name in env) if (name.startsWith(PREFIX)) return true
   return false
@@ -45,7 +48,9 @@ else if (!config.disabled) {
     const { confineAtBoot } = require('./confine/boot') as { confineAtBoot: typeof ConfineAtBoot }
     const report = confineAtBoot(config.profile)
     if (report instanceof Promise) {
-      // An ESM (--import) preload cannot hold the application back: fail closed as soon as it fails.
+      // The pool already exists (an --import preload): the ESM entry (register.mts) awaits this
+      // before the application loads. Should anything else load this file, fail closed anyway.
+      ;(globalThis as Record<symbol, unknown>)[BOOT] = report
       report.catch((err: unknown) => {
         process.nextTick(() => {
           throw err

@@ -168,3 +168,32 @@ test('exec-time: a parent that could not restore its onexec refuses before spawn
   assert.equal(r.status, 0, r.stderr)
   assert.deepEqual(JSON.parse(r.stdout), { code: 'ERR_AA_RESTORE_FAILED', spawned: false, exec: null })
 })
+
+for (const [how, entry, flags, extraEnv] of [
+  ['--require', 'confine-app.js', ['--require', '@apparmor-monkeys/core/register'], {}],
+  ['--import (ESM entry awaits the pool relabel)', 'confine-app.mjs', ['--import', '@apparmor-monkeys/core/register'], {}],
+  ['NODE_OPTIONS=--require', 'confine-app.js', [], { NODE_OPTIONS: '--require @apparmor-monkeys/core/register' }],
+] as const) {
+  test(`register preload with APPARMOR_MONKEYS_PROFILE via ${how}: confined before the app's first line`, () => {
+    const env = { ...process.env, UV_THREADPOOL_SIZE: '4', APPARMOR_MONKEYS_PROFILE: 'aam-target', ...extraEnv }
+    const r = run([process.execPath, ...flags, path.join(FIX, entry), 'aam-target', 'none'], { profile: 'aam-start', env })
+    assert.equal(r.status, 0, r.stderr)
+    const out = JSON.parse(r.stdout) as AppOut
+    assert.deepEqual(out.asyncReads, { EACCES: 16 })
+    assert.equal(out.callbackRead, 'EACCES')
+    assert.equal(out.syncRead, 'EACCES')
+    assert.equal(out.childLabel, 'aam-target (enforce)\n')
+    const old = out.labels.filter((t) => t.label !== 'aam-target')
+    assert.ok(old.length <= 6 && old.every((t) => !t.main), `only Node's runtime threads may keep the old label: ${JSON.stringify(old)}`)
+  })
+}
+
+test('register preload with a missing profile: the process stops before the app runs', () => {
+  for (const flag of ['--require', '--import']) {
+    const env = { ...process.env, APPARMOR_MONKEYS_PROFILE: 'aam-missing' }
+    const r = run([process.execPath, flag, '@apparmor-monkeys/core/register', '-e', 'console.log("app ran")'], { env })
+    assert.notEqual(r.status, 0, flag)
+    assert.equal(r.stdout.includes('app ran'), false, flag)
+    assert.match(r.stderr, /ERR_AA_NOT_FOUND/, flag)
+  }
+})

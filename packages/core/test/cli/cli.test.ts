@@ -32,3 +32,20 @@ t.test('without AppArmor: status says why and exits 2; exec refuses with exit 2 
   t.equal(e.stdout, '')
   t.match(e.stderr, /AppArmor is not enabled.*\[ERR_AA_DISABLED\]/)
 })
+
+t.test('audit: every exec attempt of the app and of its node children, with decision and stack; the status passes through', async (t) => {
+  const app = path.join(__dirname, 'fixtures', 'audited-app.cjs')
+  // tap injects its process-tracking loader into every child through NODE_OPTIONS: drop it
+  const audit = (...args: string[]) => spawnSync('env', ['-u', 'NODE_OPTIONS', process.execPath, CLI, 'audit', ...args, '--', process.execPath, app], { encoding: 'utf8' })
+  const text = audit()
+  t.equal(text.status, 3, 'the app exit status')
+  t.match(text.stderr, /apparmor-monkeys audit: 4 exec attempt\(s\) \(\d+ emulate, \d+ passthrough\)/)
+  t.match(text.stderr, /emulate\s+getconf GNU_LIBC_VERSION\n\s+at .*audited-app\.cjs:3/)
+  t.match(text.stderr, /emulate\s+uname -s/)
+  const json = audit('--json')
+  const lines = JSON.parse(json.stderr.trim().split('\n').at(-1) as string) as Array<{ pid: number; command: string; decision: string }>
+  t.equal(lines.length, 4)
+  t.equal(new Set(lines.map((l) => l.pid)).size, 2, 'the parent and its node child')
+  t.same(lines.find((l) => l.command === 'getconf GNU_LIBC_VERSION')?.decision, 'emulate')
+  t.same(lines.find((l) => l.command.includes(process.execPath))?.decision, 'passthrough')
+})
