@@ -158,6 +158,7 @@ export async function bench() {
   if (!pre.ok) {
     process.stderr.write(`bench/bullmq: the AppArmor VM is unavailable (${pre.reason}); measuring on this host with a stub kernel\n`)
     const results = await measureAll({ rounds: 5, jobs: 2000, modes: ['in-process'], stub: true })
+    process.stderr.write(`bench/bullmq: jobs/s per run: ${JSON.stringify(results)}\n`)
     return rows(results, 'this host, stub kernel: no AppArmor')
   }
   const { renderExampleProfile } = require(path.join(ROOT, 'test', 'dist', 'bullmq', 'harness.js'))
@@ -170,6 +171,7 @@ export async function bench() {
     })
     const step = r.steps[0]
     const line = step.stdout.trim().split('\n').pop()
+    if (line) process.stderr.write(`bench/bullmq: jobs/s per run (boot ${Math.round(r.bootMs)} ms, total ${Math.round(r.totalMs)} ms): ${line}\n`)
     if (step.status !== 0 || !line) throw new Error(`bench step exited ${step.status}: ${step.stdout}${step.stderr}`)
     if (step.audit.length) throw new Error(`the bench left AppArmor records: ${step.audit.join('\n')}`)
     return rows(JSON.parse(line), 'AppArmor VM, qemu TCG')
