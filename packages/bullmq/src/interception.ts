@@ -1,10 +1,5 @@
-// TEMPORARY: core does not export the interception (install/status/uninstall) nor
-// readEnvConfig/resolveInterceptOptions from its index yet, and its package "exports" map hides
-// dist/; this relative path works in the monorepo only, and becomes `from '@apparmor-monkeys/core'`
-// once core exports them.
-import { install, status, uninstall } from '../../core/dist/intercept'
-import { readEnvConfig, resolveInterceptOptions } from '../../core/dist/options'
-import type { CommandRule, ConfineRule, InterceptOptions, ResolvedInterceptOptions } from '../../core/dist/options'
+import { install, readEnvConfig, resolveInterceptOptions, status, uninstall } from '@apparmor-monkeys/core'
+import type { CommandRule, ConfineRule, InterceptOptions, ResolvedInterceptOptions } from '@apparmor-monkeys/core'
 import { optionsError } from './options'
 
 export type { ConfineRule, InterceptOptions }
