@@ -16,7 +16,11 @@
  * always; those from the command line unless the Worker is given its own `execArgv`), but
  * not `--import` preloads (Node 20). Children started with NODE_OPTIONS inherit it and run
  * this preload too. So: NODE_OPTIONS='--require …/register' covers every thread and every
- * Node child. (Wrapping `worker_threads.Worker` here would cost ~2 ms at every start.)
+ * Node child — except a child whose exec the kernel marks secure (AT_SECURE: an AppArmor
+ * profile transition at exec, e.g. exec-time confinement from a confined parent), where node
+ * ignores NODE_OPTIONS: pass the preload on the command line (execArgv) there. Resolving a
+ * bare `--require` specifier also reads package.json files from the cwd upwards (a denied
+ * read under a tight profile); an absolute path avoids it. (Wrapping `worker_threads.Worker` here would cost ~2 ms at every start.)
  *
  * Only this entry has side effects; importing any other entry of the package patches nothing.
  */
