@@ -55,12 +55,14 @@ function assertConfined(out: AppOut, pool: number, label: string) {
 for (const pool of [4, 16]) {
   test(`CJS entry, pool already running (${pool} threads): async and sync reads are denied after confine()`, () => {
     const out = app('confine-app.js', ['aam-target', 'warm'], { pool })
+    assert.equal(out.error, undefined, JSON.stringify(out.error))
     assert.ok(out.threadsBefore >= 7 + pool, 'the pool existed before confine()')
     assert.equal(out.report?.pool, 'relabelled')
     assertConfined(out, pool, 'aam-start')
   })
   test(`ESM entry (pool started by the loader, ${pool} threads): async and sync reads are denied`, () => {
     const out = app('confine-app.mjs', ['aam-target', 'cold'], { pool })
+    assert.equal(out.error, undefined, JSON.stringify(out.error))
     assert.ok(out.threadsAtEntry >= 7 + pool, 'ESM always has the pool before user code')
     assert.equal(out.report?.pool, 'relabelled')
     assertConfined(out, pool, 'aam-start')

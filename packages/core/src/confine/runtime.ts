@@ -44,13 +44,13 @@ export interface ConfineReport {
 export interface ConfineOptions {
   /** Throw ERR_AA_INCOMPLETE when a thread that can run application I/O is left out (default true). */
   readonly strict?: boolean
-  /** How long to wait for every pool thread to be parked (default 10 s). */
+  /** How long to wait for every pool thread to be parked (default 30 s: a pool thread busy with a long job delays it). */
   readonly parkTimeoutMs?: number
   /** The kernel interface (tests). */
   readonly kernel?: Kernel
 }
 
-const DEFAULTS = { strict: true, parkTimeoutMs: 10_000 }
+const DEFAULTS = { strict: true, parkTimeoutMs: 30_000 }
 
 function refuseIoUring(profile: string): void {
   if (ioUringEnabled()) {
