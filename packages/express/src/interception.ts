@@ -1,7 +1,5 @@
-// TEMPORARY: core does not export the interception from its index yet; this relative path
-// works in the monorepo only and is replaced by `from '@apparmor-monkeys/core'` once it does.
-import { install, status as interceptStatus, uninstall } from '../../core/dist/intercept'
-import type { InterceptOptions } from '../../core/dist/options'
+import { install, status as interceptStatus, uninstall } from '@apparmor-monkeys/core'
+import type { InterceptOptions } from '@apparmor-monkeys/core'
 
 export type { InterceptOptions }
 
