@@ -33,9 +33,9 @@ export type {
 } from './kernel'
 export { confine, confineSync, withExecProfile, createExecConfiner, threadpoolSize, ioUringEnabled } from './confine'
 export type { ConfineOptions, ConfineReport, ConfinedThread, ThreadRole, ExecConfinerOptions } from './confine'
-export { install, uninstall, status, subscribe, EXEC_CHANNEL, EMULATED_PID_BASE, isEmulatedPid } from './intercept'
-export type { InterceptHandle, InterceptStatus, LayerStatus, ExecEvent, DecisionReason } from './intercept'
-export { readEnvConfig, resolveInterceptOptions, ENV } from './options'
+export { install, uninstall, status, subscribe, leaseInterception, EXEC_CHANNEL, EMULATED_PID_BASE, isEmulatedPid } from './intercept'
+export type { InterceptHandle, InterceptStatus, LayerStatus, ExecEvent, DecisionReason, InterceptionLease, InterceptionState } from './intercept'
+export { readEnvConfig, resolveInterceptOptions, ENV, describeValue, didYouMean } from './options'
 export type {
   InterceptOptions,
   ResolvedInterceptOptions,

@@ -153,7 +153,8 @@ function distance(a: string, b: string): number {
   return row[b.length] as number
 }
 
-function suggest(name: string, known: readonly string[]): string {
+/** ` (did you mean X?)` for a misspelt name close to one of `known`, else ''. Shared with the adapters. */
+export function didYouMean(name: string, known: readonly string[]): string {
   let best: string | undefined
   let bestDistance = Infinity
   for (const k of known) {
@@ -168,7 +169,8 @@ function suggest(name: string, known: readonly string[]): string {
 
 const DESCRIBE_LIMIT = 60
 
-function describe(value: unknown): string {
+/** A short description of a wrong option value for error messages. Shared with the adapters. */
+export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > DESCRIBE_LIMIT ? `${value.slice(0, DESCRIBE_LIMIT)}…` : value)
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
@@ -179,14 +181,14 @@ function describe(value: unknown): string {
 function checkRule(rule: unknown, where: string): CommandRule {
   if (rule instanceof RegExp) return rule
   if (typeof rule !== 'string' || rule.length === 0 || /\s/.test(rule)) {
-    throw optionsError(`${where} must be a command name, a path, '*' or a RegExp; got ${describe(rule)}`)
+    throw optionsError(`${where} must be a command name, a path, '*' or a RegExp; got ${describeValue(rule)}`)
   }
   return rule
 }
 
 function checkRules(value: unknown, name: string): readonly CommandRule[] {
   if (value === undefined) return []
-  if (!Array.isArray(value)) throw optionsError(`options.${name} must be an array of command rules; got ${describe(value)}`)
+  if (!Array.isArray(value)) throw optionsError(`options.${name} must be an array of command rules; got ${describeValue(value)}`)
   return Object.freeze(value.map((rule, i) => checkRule(rule, `options.${name}[${i}]`)))
 }
 
@@ -201,11 +203,11 @@ function checkProfile(profile: unknown, where: string): string {
 
 function checkConfineRules(value: unknown): readonly ConfineRule[] {
   if (value === undefined) return []
-  if (!Array.isArray(value)) throw optionsError(`options.confine must be an array of { match, profile }; got ${describe(value)}`)
+  if (!Array.isArray(value)) throw optionsError(`options.confine must be an array of { match, profile }; got ${describeValue(value)}`)
   return Object.freeze(
     value.map((rule: unknown, i) => {
       if (typeof rule !== 'object' || rule === null) {
-        throw optionsError(`options.confine[${i}] must be { match, profile }; got ${describe(rule)}`)
+        throw optionsError(`options.confine[${i}] must be { match, profile }; got ${describeValue(rule)}`)
       }
       const { match, profile } = rule as { match?: unknown; profile?: unknown }
       return Object.freeze({
@@ -219,14 +221,14 @@ function checkConfineRules(value: unknown): readonly ConfineRule[] {
 function checkLog(value: unknown, where: string): LogTarget | null {
   if (value === undefined || value === null) return null
   if (typeof value !== 'string' || value.length === 0 || value.includes('\0')) {
-    throw optionsError(`${where} must be 'stderr' or a file path; got ${describe(value)}`)
+    throw optionsError(`${where} must be 'stderr' or a file path; got ${describeValue(value)}`)
   }
   return value === 'stderr' ? value : path.resolve(value)
 }
 
 function checkUnknown(value: unknown, where: string): UnknownPolicy {
   if (value === 'passthrough' || value === 'deny') return value
-  throw optionsError(`${where} must be 'passthrough' or 'deny'; got ${describe(value)}`)
+  throw optionsError(`${where} must be 'passthrough' or 'deny'; got ${describeValue(value)}`)
 }
 
 /**
@@ -235,19 +237,19 @@ function checkUnknown(value: unknown, where: string): UnknownPolicy {
  */
 export function resolveInterceptOptions(options: InterceptOptions = {}): ResolvedInterceptOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw optionsError(`options must be an object; got ${describe(options)}`)
+    throw optionsError(`options must be an object; got ${describeValue(options)}`)
   }
   for (const key of Object.keys(options)) {
     if (!(INTERCEPT_KEYS as readonly string[]).includes(key)) {
-      throw optionsError(`unknown option ${JSON.stringify(key)}${suggest(key, INTERCEPT_KEYS)}`)
+      throw optionsError(`unknown option ${JSON.stringify(key)}${didYouMean(key, INTERCEPT_KEYS)}`)
     }
   }
   const o = options as Record<string, unknown>
   if (o['emulate'] !== undefined && o['emulate'] !== null && typeof o['emulate'] !== 'function') {
-    throw optionsError(`options.emulate must be a function or null; got ${describe(o['emulate'])}`)
+    throw optionsError(`options.emulate must be a function or null; got ${describeValue(o['emulate'])}`)
   }
   if (o['execConfiner'] !== undefined && typeof o['execConfiner'] !== 'function') {
-    throw optionsError(`options.execConfiner must be a function; got ${describe(o['execConfiner'])}`)
+    throw optionsError(`options.execConfiner must be a function; got ${describeValue(o['execConfiner'])}`)
   }
   return Object.freeze({
     unknown: o['unknown'] === undefined ? defaultInterceptOptions.unknown : checkUnknown(o['unknown'], 'options.unknown'),
@@ -311,13 +313,13 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   }
   for (const name of Object.keys(env)) {
     if (name.startsWith(ENV_PREFIX) && !ENV_NAMES.includes(name)) {
-      throw envError(name, `unknown variable${suggest(name, ENV_NAMES)}; known: ${ENV_NAMES.join(', ')}`)
+      throw envError(name, `unknown variable${didYouMean(name, ENV_NAMES)}; known: ${ENV_NAMES.join(', ')}`)
     }
   }
 
   const disable = get(ENV.DISABLE)
   if (disable !== undefined && disable !== '1' && disable !== '0') {
-    throw envError(ENV.DISABLE, `must be 1 or 0; got ${describe(disable)}`)
+    throw envError(ENV.DISABLE, `must be 1 or 0; got ${describeValue(disable)}`)
   }
 
   const intercept: { -readonly [K in keyof InterceptOptions]: InterceptOptions[K] } = {}

@@ -14,12 +14,12 @@ import * as net from 'node:net'
 import { AppArmorError, ErrorCodes, confine, isAppArmorError } from '@apparmor-monkeys/core'
 import type { ConfineReport } from '@apparmor-monkeys/core'
 import { Gate } from './gate'
-import { acquireInterception } from './interception'
-import type { InterceptionState } from './interception'
+import { leaseInterception } from '@apparmor-monkeys/core'
+import type { InterceptionState } from '@apparmor-monkeys/core'
 import { resolveOptions } from './options'
 import type { ListenConfinedOptions, ResolvedOptions } from './options'
 
-export type { InterceptOptions, InterceptionState } from './interception'
+export type { InterceptOptions, InterceptionState } from '@apparmor-monkeys/core'
 export type { ListenConfinedOptions } from './options'
 
 
@@ -102,7 +102,7 @@ export async function listenConfined<S extends http.Server | https.Server = http
   if (server.listening) {
     throw new AppArmorError(ErrorCodes.OPTIONS, '@apparmor-monkeys/express: the server is already listening; pass it before listen()', { operation: 'options' })
   }
-  const lease = acquireInterception(opts.intercept)
+  const lease = leaseInterception(opts.intercept)
   let report: ConfineReport
   let address: net.AddressInfo
   try {

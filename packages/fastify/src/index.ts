@@ -10,8 +10,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
-import { acquireInterception } from './interception'
-import type { InterceptOptions as CoreInterceptOptions, InterceptionState as State } from './interception'
+import { leaseInterception } from '@apparmor-monkeys/core'
+import type { InterceptOptions as CoreInterceptOptions, InterceptionState as State } from '@apparmor-monkeys/core'
 import { resolveOptions } from './options'
 import type { ApparmorMonkeysOptions as Options, ConfineWhen as When } from './options'
 import { Confinement } from './status'
@@ -33,7 +33,7 @@ const NAME = '@apparmor-monkeys/fastify'
 /** The plugin. Register it once, on the root instance (it is not encapsulated). */
 async function apparmorMonkeys(fastify: FastifyInstance, options: apparmorMonkeys.ApparmorMonkeysOptions): Promise<void> {
   const opts = resolveOptions(options)
-  const lease = acquireInterception(opts.intercept)
+  const lease = leaseInterception(opts.intercept)
   const confinement = new Confinement(opts, lease.state)
   try {
     fastify.decorate('apparmor', confinement)

@@ -1,5 +1,6 @@
 import { AppArmorError, ErrorCodes, validateProfileName } from '@apparmor-monkeys/core'
-import type { InterceptOptions } from './interception'
+import { describeValue, didYouMean } from '@apparmor-monkeys/core'
+import type { InterceptOptions } from '@apparmor-monkeys/core'
 
 /** When the process changes into its profile. */
 export type ConfineWhen = 'ready' | 'listen'
@@ -53,52 +54,18 @@ function optionsError(message: string, cause?: unknown): AppArmorError {
   return new AppArmorError(ErrorCodes.OPTIONS, `@apparmor-monkeys/fastify: ${message}`, { operation: 'options', cause })
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`
-}
-
-/** The closest known key within two edits, for "did you mean" hints. */
-function closest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined
-  let bestDistance = 3
-  for (const k of known) {
-    const a = name.toLowerCase()
-    const b = k.toLowerCase()
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i)
-    for (let i = 1; i <= a.length; i++) {
-      let diag = row[0] as number
-      row[0] = i
-      for (let j = 1; j <= b.length; j++) {
-        const up = row[j] as number
-        row[j] = Math.min(up + 1, (row[j - 1] as number) + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
-        diag = up
-      }
-    }
-    const d = row[b.length] as number
-    if (d < bestDistance) {
-      best = k
-      bestDistance = d
-    }
-  }
-  return best
-}
-
 /**
  * Validates the register options and applies the defaults; never mutates the caller's object.
  * Throws AppArmorError `ERR_AA_OPTIONS` naming the first wrong option.
  */
 export function resolveOptions(options: unknown): ResolvedOptions {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw optionsError(`options must be an object with at least { profile }; got ${describe(options)}`)
+    throw optionsError(`options must be an object with at least { profile }; got ${describeValue(options)}`)
   }
   const o: Record<string, unknown> = { __proto__: null, ...(options as Record<string, unknown>) }
   for (const key of Object.keys(o)) {
     if ((KEYS as readonly string[]).includes(key) || (FASTIFY_KEYS as readonly string[]).includes(key)) continue
-    const hint = closest(key, KEYS)
-    throw optionsError(`unknown option ${JSON.stringify(key)}${hint ? ` (did you mean ${hint}?)` : ''}; known: ${KEYS.join(', ')}`)
+    throw optionsError(`unknown option ${JSON.stringify(key)}${didYouMean(key, KEYS)}; known: ${KEYS.join(', ')}`)
   }
   if (o['profile'] === undefined) throw optionsError('options.profile is required: the AppArmor profile to confine the process in')
   let profile: string
@@ -108,12 +75,12 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     throw optionsError(`options.profile: ${(err as Error).message}`, err)
   }
   const when = o['when'] ?? DEFAULTS.when
-  if (when !== 'ready' && when !== 'listen') throw optionsError(`options.when must be 'ready' or 'listen'; got ${describe(when)}`)
+  if (when !== 'ready' && when !== 'listen') throw optionsError(`options.when must be 'ready' or 'listen'; got ${describeValue(when)}`)
   const strict = o['strict'] ?? DEFAULTS.strict
-  if (typeof strict !== 'boolean') throw optionsError(`options.strict must be a boolean; got ${describe(strict)}`)
+  if (typeof strict !== 'boolean') throw optionsError(`options.strict must be a boolean; got ${describeValue(strict)}`)
   const intercept = o['intercept'] ?? DEFAULTS.intercept
   if (intercept !== false && (typeof intercept !== 'object' || intercept === null || Array.isArray(intercept))) {
-    throw optionsError(`options.intercept must be install() options (an object) or false; got ${describe(intercept)}`)
+    throw optionsError(`options.intercept must be install() options (an object) or false; got ${describeValue(intercept)}`)
   }
   return Object.freeze({ profile, when, strict, intercept: intercept as InterceptOptions | false })
 }

@@ -1,5 +1,5 @@
 import { AppArmorError, ErrorCodes, confine, isAppArmorError, type ConfineReport } from '@apparmor-monkeys/core'
-import type { InterceptionState } from './interception'
+import type { InterceptionState } from '@apparmor-monkeys/core'
 import type { ConfineWhen, ResolvedOptions } from './options'
 
 /** Where the confinement stands: not started, under way, done, or failed for good. */
