@@ -3,7 +3,8 @@
 // A suite whose prerequisites are missing is skipped loudly (or fails, with AAM_REQUIRE_VM=1).
 //   node scripts/test.mjs                 everything (.taprc)
 //   node scripts/test.mjs --kernel-only   only the suites that boot the AppArmor VM
-import { spawnSync } from 'node:child_process'
+// Ends with one plain line, `tests: N passed, N failed[, N skipped]`, taken from tap's summary.
+import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -19,5 +20,18 @@ function vmSuites(dir) {
 }
 
 const files = process.argv.includes('--kernel-only') ? vmSuites('test').sort() : []
-const r = spawnSync('node_modules/.bin/tap', files, { stdio: 'inherit' })
-process.exit(r.status ?? 1)
+const child = spawn('node_modules/.bin/tap', files, { stdio: ['inherit', 'pipe', 'inherit'] })
+let tail = ''
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk)
+  tail = (tail + chunk.toString('utf8')).slice(-4096)
+})
+child.on('close', (code, signal) => {
+  const summary = /# \{ (total: \d+[^}]*) \}/.exec(tail)?.[1]
+  if (summary) {
+    const n = (key) => Number(new RegExp(`\\b${key}: (\\d+)`).exec(summary)?.[1] ?? 0)
+    const skip = n('skip')
+    process.stdout.write(`\ntests: ${n('pass')} passed, ${n('fail')} failed${skip ? `, ${skip} skipped` : ''}\n`)
+  }
+  process.exit(code ?? (signal ? 1 : 0))
+})
