@@ -44,7 +44,7 @@ if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
 else {
   const fmt = (ms) => (Number.isNaN(ms) ? '-' : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`)
   const table = [['bench', 'measure', 'baseline', 'candidate', 'ratio', 'bar', ''], ...rows.map((r) => [r.file.replace(/\.mjs$/, ''), r.name, fmt(r.baseline), fmt(r.candidate), r.ratio.toFixed(r.ratio >= 100 ? 0 : 3), r.bar, r.pass ? 'pass' : 'FAIL'])]
-  const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)))
-  for (const row of table) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()}\n`)
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => String(row[i]).length)))
+  for (const row of table) process.stdout.write(`${row.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()}\n`)
 }
 process.exitCode = rows.every((r) => r.pass) ? 0 : 1
