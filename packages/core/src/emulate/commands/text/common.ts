@@ -124,6 +124,30 @@ export function stdinText(io: CommandIO): string {
   return io.stdin.toString('latin1')
 }
 
+/**
+ * One file operand read the way cut and wc read it: `-` is stdin (empty after its first use;
+ * `stdin.used` keeps that state across operands), an unreadable file becomes the message
+ * `tool: name: error` for stderr. null: the operand cannot be answered exactly (a directory,
+ * a name whose quoting was not checked, a read that could not be mirrored).
+ */
+export function readOperand(
+  tool: string,
+  name: string,
+  io: CommandIO,
+  stdin: { used: boolean },
+): { readonly data: string } | { readonly message: string } | null {
+  if (name === '-') {
+    const data = stdin.used ? '' : stdinText(io)
+    stdin.used = true
+    return { data }
+  }
+  const r = readFileOperand(name, io.ctx)
+  if (r === null || (!r.ok && r.error === 'EISDIR')) return null
+  if (r.ok) return { data: r.data }
+  const q = quotef(name)
+  return q === null ? null : { message: `${tool}: ${q}: ${STRERROR[r.error]}\n` }
+}
+
 /** Names coreutils prints bare (checked: `#` and `~` only need quoting in front). */
 const BARE_NAME = /^[A-Za-z0-9%+,./@_-][A-Za-z0-9%+,./@_#~-]*$/
 /** Names it single-quotes: the characters above plus ones checked to force quoting. */

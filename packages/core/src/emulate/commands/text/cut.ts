@@ -1,6 +1,6 @@
 /** GNU cut 9.1: -b/-c LIST (bytes; 9.1 has no multibyte -c), -f LIST with -d and -s. */
 import type { EmulatedCommand } from '../../types'
-import { STRERROR, argBytes, quotef, readFileOperand, result, splitLines, stdinText, textLocale } from './common'
+import { argBytes, readOperand, result, splitLines, textLocale } from './common'
 
 type Ranges = readonly (readonly [number, number])[]
 
@@ -72,24 +72,16 @@ export const cut: EmulatedCommand = {
     let out = ''
     let err = ''
     let status = 0
-    let stdinUsed = false
+    const stdin = { used: false }
     for (const f of files) {
-      let data: string
-      if (f === '-') {
-        data = stdinUsed ? '' : stdinText(io)
-        stdinUsed = true
-      } else {
-        const r = readFileOperand(f, io.ctx)
-        if (r === null || (!r.ok && r.error === 'EISDIR')) return null
-        if (!r.ok) {
-          const q = quotef(f)
-          if (q === null) return null
-          err += `cut: ${q}: ${STRERROR[r.error]}\n`
-          status = 1
-          continue
-        }
-        data = r.data
+      const r = readOperand('cut', f, io, stdin)
+      if (r === null) return null
+      if ('message' in r) {
+        err += r.message
+        status = 1
+        continue
       }
+      const data = r.data
       for (const line of splitLines(data).lines) {
         if (mode === 'b') {
           let s = ''

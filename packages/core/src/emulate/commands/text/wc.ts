@@ -4,7 +4,7 @@
  * inputs, and is at least 7 when an input is not a regular file (a pipe, a device).
  */
 import type { EmulatedCommand } from '../../types'
-import { STRERROR, argBytes, fileSize, quotef, rawName, readFileOperand, result, stdinText, textLocale } from './common'
+import { argBytes, fileSize, rawName, readOperand, result, textLocale } from './common'
 
 interface Counts {
   lines: number
@@ -93,24 +93,16 @@ export const wc: EmulatedCommand = {
     let err = ''
     let status = 0
     const sum: Counts = { lines: 0, words: 0, bytes: 0 }
-    let stdinUsed = false
+    const stdin = { used: false }
     for (const f of files) {
-      let data: string
-      if (f === '-') {
-        data = stdinUsed ? '' : stdinText(io)
-        stdinUsed = true
-      } else {
-        const r = readFileOperand(f, io.ctx)
-        if (r === null || (!r.ok && r.error === 'EISDIR')) return null
-        if (!r.ok) {
-          const q = quotef(f)
-          if (q === null) return null
-          err += `wc: ${q}: ${STRERROR[r.error]}\n`
-          status = 1
-          continue
-        }
-        data = r.data
+      const r = readOperand('wc', f, io, stdin)
+      if (r === null) return null
+      if ('message' in r) {
+        err += r.message
+        status = 1
+        continue
       }
+      const data = r.data
       if ((words || chars) && /[^\x00-\x7f]/.test(data)) return null
       if (words && /[\x00-\x08\x0e-\x1f\x7f]/.test(data)) return null
       const c = count(data)
