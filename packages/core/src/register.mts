@@ -5,8 +5,14 @@
  * has already started libuv's threadpool, so confinement is asynchronous (the pool threads are
  * relabelled one by one), and the application must not load before it is complete. A failure
  * rejects here and Node stops before the application's first line.
+ *
+ * The CommonJS entry is loaded with require, not imported: an `import` of a CommonJS file makes
+ * Node's ESM loader scan its source for named exports (cjs-module-lexer), which cost this
+ * preload ~5 ms at every start (bench/intercept.mjs).
  */
-import './register.js'
+import { createRequire } from 'node:module'
+
+createRequire(import.meta.url)('./register.js')
 
 const pending = (globalThis as Record<symbol, unknown>)[Symbol.for('apparmor-monkeys.register.boot')]
 if (pending instanceof Promise) await pending

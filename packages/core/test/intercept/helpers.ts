@@ -6,6 +6,8 @@ import * as path from 'node:path'
 export const DIST = path.resolve(__dirname, '..', '..', 'dist')
 export const FIXTURES = path.join(__dirname, 'fixtures')
 export const REGISTER = path.join(DIST, 'register.js')
+/** The ESM entry (`--import @apparmor-monkeys/core/register`). */
+export const REGISTER_ESM = path.join(DIST, 'register.mjs')
 
 export interface FixtureRun {
   readonly status: number | null
