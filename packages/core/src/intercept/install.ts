@@ -150,6 +150,35 @@ function childProcessLoaded(): boolean {
   return (process as unknown as { moduleLoadList?: string[] }).moduleLoadList?.includes('NativeModule child_process') ?? true
 }
 
+type LoadFn = (request: unknown, ...rest: unknown[]) => unknown
+
+/**
+ * Runs `then` right after the first `require()` of builtin `name` (bare or `node:`) returns,
+ * before the caller sees the exports: `const { execSync } = require('child_process')` then
+ * takes the replaced export. Wraps Module._load until then; the wrapper leaves as soon as it
+ * has fired (or at uninstall), unless something wrapped Module._load after it, in which case
+ * it stays in that chain and passes calls through.
+ */
+function onFirstRequire(name: string, then: () => void, restore: (() => void)[]): void {
+  const Module = require('node:module') as unknown as { _load: LoadFn }
+  const original = Module._load
+  let pending = true
+  const unhook = (): void => {
+    pending = false
+    if (Module._load === hook) Module._load = original
+  }
+  const hook: LoadFn = function _load(this: unknown, request: unknown, ...rest: unknown[]) {
+    const exports = Reflect.apply(original, this, [request, ...rest])
+    if (pending && (request === name || request === `node:${name}`)) {
+      unhook()
+      then()
+    }
+    return exports
+  }
+  Module._load = hook
+  restore.push(unhook)
+}
+
 function installSync(restore: (() => void)[]): LayerStatus {
   let spawnSync: { spawn?: unknown } | undefined
   let failure: string | undefined
@@ -160,8 +189,9 @@ function installSync(restore: (() => void)[]): LayerStatus {
   }
   if (spawnSync !== undefined && typeof spawnSync.spawn === 'function') {
     const native = spawnSync.spawn as NativeSyncSpawn
-    // The API fast path is added when child_process is first used (loading it at boot would
-    // cost the preload ~3 ms): a call that arrives here first is decided here.
+    // The API fast path is added when child_process is first required (loading it at boot
+    // would cost the preload ~3 ms), or at its first use when that comes first (an ESM import
+    // does not go through require): a call that arrives here first is decided here.
     let exportsReplaced = false
     const throughBinding: RunDecided = (verdict, run) => {
       preDecided = verdict
@@ -172,6 +202,7 @@ function installSync(restore: (() => void)[]): LayerStatus {
       }
     }
     const replaceExports = (): void => {
+      if (exportsReplaced) return
       exportsReplaced = true
       replaceSyncExports(restore, throughBinding)
     }
@@ -188,12 +219,13 @@ function installSync(restore: (() => void)[]): LayerStatus {
       }),
     )
     if (childProcessLoaded()) replaceExports()
+    else onFirstRequire('child_process', replaceExports, restore)
     return {
       active: true,
       via: "process.binding('spawn_sync').spawn, and the child_process spawnSync/execSync/execFileSync exports",
       detail:
         'spawnSync, execSync, execFileSync, including references taken before install and ESM named imports; the replaced exports ' +
-        '(from the first use of child_process on) only make emulated answers cheaper' +
+        '(from the first require or use of child_process on) only make emulated answers cheaper' +
         (pendingDeprecation() ? ' (--pending-deprecation: Node printed DEP0111 once for this process.binding call)' : ''),
     }
   }

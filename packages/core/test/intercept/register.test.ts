@@ -4,7 +4,7 @@
 import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { FIXTURES, REGISTER, cleanEnv, node } from './helpers'
+import { FIXTURES, REGISTER, REGISTER_ESM, cleanEnv, node } from './helpers'
 
 const PROBE = path.join(FIXTURES, 'probe.cjs')
 interface Report {
@@ -38,7 +38,8 @@ t.test('NODE_OPTIONS: every thread and every node child', async (t) => {
 })
 
 t.test('--import: this process; worker threads do not run --import preloads (Node 20)', async (t) => {
-  const r = probe(['--import', REGISTER])
+  // The ESM entry, as `--import @apparmor-monkeys/core/register` resolves it (exports map).
+  const r = probe(['--import', REGISTER_ESM])
   t.same(r.main, denied)
   t.equal(r.worker.installed, false)
   t.equal(r.child.installed, false)
@@ -54,8 +55,8 @@ t.test('a wrong configuration stops the process before the application runs', as
     [{ APPARMOR_MONKEYS_PROFILE: 'two words' }, /APPARMOR_MONKEYS_PROFILE/],
   ]
   for (const [env, message] of cases) {
-    for (const flag of ['--require', '--import']) {
-      const r = node([flag, REGISTER, '-e', 'console.log("app ran")'], { env: cleanEnv(env) })
+    for (const [flag, entry] of [['--require', REGISTER], ['--import', REGISTER_ESM]]) {
+      const r = node([flag!, entry!, '-e', 'console.log("app ran")'], { env: cleanEnv(env) })
       t.not(r.status, 0, `${Object.keys(env)[0]} ${flag}`)
       t.equal(r.stdout, '')
       t.match(r.stderr, message)
@@ -114,20 +115,37 @@ t.test('the decision log: one JSON line per decision, appended, synchronous', as
   t.same(toStderr.stderr.trim().split('\n').map((l) => JSON.parse(l).decision), ['deny', 'passthrough'])
 })
 
-t.test('under the preload, child_process is not loaded at boot; its sync exports join at first use, one decision per call', async (t) => {
+t.test('under the preload, child_process is not loaded at boot; its sync exports join at its first require, one decision per call', async (t) => {
   const intercept = JSON.stringify(path.join(path.dirname(REGISTER), 'intercept'))
   const script = `
+    const Module = require('node:module')
+    const loadAtBoot = Module._load
     const atBoot = process.moduleLoadList.includes('NativeModule child_process')
     const events = []
     require(${intercept}).subscribe((e) => events.push(e.decision))
-    const cp = require('node:child_process')
-    const original = cp.execSync
-    const { execSync: early } = cp
-    cp.execSync('echo one')
-    const replaced = cp.execSync !== original
+    // Counts the calls that reach the binding layer (the preload's hook is under this one).
+    const binding = process.binding('spawn_sync')
+    const hook = binding.spawn
+    let viaBinding = 0
+    binding.spawn = function (options) { viaBinding++; return hook.call(this, options) }
+    // Destructured at the first require: already the API fast path, which answers emulated
+    // calls without reaching the binding.
+    const { execSync: early, spawnSync } = require('node:child_process')
+    const unhooked = Module._load !== loadAtBoot
+    const cp = require('child_process')
+    const same = cp.execSync === early
+    early('echo one')
     cp.execSync('echo two')
-    early('echo three')
-    console.log(JSON.stringify({ atBoot, replaced, events }))`
+    spawnSync('echo three', { shell: true })
+    console.log(JSON.stringify({ atBoot, unhooked, same, viaBinding, events }))`
   const r = node(['--require', REGISTER, '-e', script])
-  t.same(JSON.parse(r.stdout), { atBoot: false, replaced: true, events: ['emulate', 'emulate', 'emulate'] }, r.stderr)
+  t.same(JSON.parse(r.stdout), { atBoot: false, unhooked: true, same: true, viaBinding: 0, events: ['emulate', 'emulate', 'emulate'] }, r.stderr)
+  // An ESM import does not go through require: the exports join at the first call, and the
+  // named import (a live binding) follows.
+  const esm = `import { execSync } from 'node:child_process'
+    const before = execSync
+    execSync('echo one')
+    console.log(JSON.stringify({ followed: execSync !== before }))`
+  const m = node(['--require', REGISTER, '--input-type=module', '-e', esm])
+  t.same(JSON.parse(m.stdout.split('\n').filter(Boolean).pop() ?? 'null'), { followed: true }, m.stderr)
 })
