@@ -1,23 +1,25 @@
+/**
+ * The package's main entry. Importing it patches nothing (only the register entry has side
+ * effects) and loads little: the error classes and name validation load now; the kernel
+ * interface, confinement, the exec interception and the options load when one of their
+ * exports is first read. Adapters require this entry in every cluster worker and every
+ * sandboxed processor child, where loading all of it cost ~25 ms (host) and ~380 ms (TCG VM)
+ * of each process's start-up (bench/cluster.mjs).
+ *
+ * The lazy names are declared here for TypeScript and defined at run time as getters on
+ * `exports`. Each is also assigned once (`exports.name = void 0`, the form TypeScript emits)
+ * so that Node's ESM loader, which scans CommonJS sources for export names, finds them:
+ * `import { confine } from '@apparmor-monkeys/core'` works, and loads everything.
+ */
+import type * as Confine from './confine'
+import type * as Intercept from './intercept'
+import type * as Kernel from './kernel'
+import type * as Options from './options'
+
 export { AppArmorError, ErrorCodes, isAppArmorError } from './errors'
 export type { AppArmorErrorDetails, ErrorCode } from './errors'
-export {
-  changeHat,
-  changeOnExec,
-  changeProfile,
-  createKernel,
-  getCon,
-  getExecCon,
-  isEnabled,
-  kernel,
-  parseLabel,
-  permProfile,
-  revertHat,
-  stackOnExec,
-  stackProfile,
-  threadLabels,
-  validateHatName,
-  validateProfileName,
-} from './kernel'
+export { validateHatName, validateProfileName } from './kernel/validate'
+export { parseLabel } from './kernel/label'
 export type {
   DisabledReason,
   EnabledStatus,
@@ -31,11 +33,8 @@ export type {
   ThreadLabel,
   ThreadRef,
 } from './kernel'
-export { confine, confineSync, withExecProfile, createExecConfiner, threadpoolSize, ioUringEnabled } from './confine'
 export type { ConfineOptions, ConfineReport, ConfinedThread, ThreadRole, ExecConfinerOptions } from './confine'
-export { install, uninstall, status, subscribe, leaseInterception, EXEC_CHANNEL, EMULATED_PID_BASE, isEmulatedPid } from './intercept'
 export type { InterceptHandle, InterceptStatus, LayerStatus, ExecEvent, DecisionReason, InterceptionLease, InterceptionState } from './intercept'
-export { readEnvConfig, resolveInterceptOptions, ENV, describeValue, didYouMean } from './options'
 export type {
   InterceptOptions,
   ResolvedInterceptOptions,
@@ -48,3 +47,66 @@ export type {
   LogTarget,
   EnvConfig,
 } from './options'
+
+export declare const changeHat: typeof Kernel.changeHat
+export declare const changeOnExec: typeof Kernel.changeOnExec
+export declare const changeProfile: typeof Kernel.changeProfile
+export declare const createKernel: typeof Kernel.createKernel
+export declare const getCon: typeof Kernel.getCon
+export declare const getExecCon: typeof Kernel.getExecCon
+export declare const isEnabled: typeof Kernel.isEnabled
+export declare const kernel: typeof Kernel.kernel
+export declare const permProfile: typeof Kernel.permProfile
+export declare const revertHat: typeof Kernel.revertHat
+export declare const stackOnExec: typeof Kernel.stackOnExec
+export declare const stackProfile: typeof Kernel.stackProfile
+export declare const threadLabels: typeof Kernel.threadLabels
+
+export declare const confine: typeof Confine.confine
+export declare const confineSync: typeof Confine.confineSync
+export declare const withExecProfile: typeof Confine.withExecProfile
+export declare const createExecConfiner: typeof Confine.createExecConfiner
+export declare const threadpoolSize: typeof Confine.threadpoolSize
+export declare const ioUringEnabled: typeof Confine.ioUringEnabled
+
+export declare const install: typeof Intercept.install
+export declare const uninstall: typeof Intercept.uninstall
+export declare const status: typeof Intercept.status
+export declare const subscribe: typeof Intercept.subscribe
+export declare const leaseInterception: typeof Intercept.leaseInterception
+export declare const EXEC_CHANNEL: typeof Intercept.EXEC_CHANNEL
+export declare const EMULATED_PID_BASE: typeof Intercept.EMULATED_PID_BASE
+export declare const isEmulatedPid: typeof Intercept.isEmulatedPid
+
+export declare const readEnvConfig: typeof Options.readEnvConfig
+export declare const resolveInterceptOptions: typeof Options.resolveInterceptOptions
+export declare const ENV: typeof Options.ENV
+export declare const describeValue: typeof Options.describeValue
+export declare const didYouMean: typeof Options.didYouMean
+
+// For Node's scan of export names (see above); the getters below replace these.
+exports.changeHat = exports.changeOnExec = exports.changeProfile = exports.createKernel = exports.getCon = void 0
+exports.getExecCon = exports.isEnabled = exports.kernel = exports.permProfile = exports.revertHat = void 0
+exports.stackOnExec = exports.stackProfile = exports.threadLabels = void 0
+exports.confine = exports.confineSync = exports.withExecProfile = exports.createExecConfiner = void 0
+exports.threadpoolSize = exports.ioUringEnabled = void 0
+exports.install = exports.uninstall = exports.status = exports.subscribe = exports.leaseInterception = void 0
+exports.EXEC_CHANNEL = exports.EMULATED_PID_BASE = exports.isEmulatedPid = void 0
+exports.readEnvConfig = exports.resolveInterceptOptions = exports.ENV = exports.describeValue = exports.didYouMean = void 0
+
+/** Defines `names` as getters that load `file` (once, through require's cache) when first read. */
+function lazy(file: string, names: readonly string[]): void {
+  let loaded: Record<string, unknown> | undefined
+  for (const name of names) {
+    Object.defineProperty(exports, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => (loaded ??= require(file) as Record<string, unknown>)[name],
+    })
+  }
+}
+
+lazy('./kernel', ['changeHat', 'changeOnExec', 'changeProfile', 'createKernel', 'getCon', 'getExecCon', 'isEnabled', 'kernel', 'permProfile', 'revertHat', 'stackOnExec', 'stackProfile', 'threadLabels'])
+lazy('./confine', ['confine', 'confineSync', 'withExecProfile', 'createExecConfiner', 'threadpoolSize', 'ioUringEnabled'])
+lazy('./intercept', ['install', 'uninstall', 'status', 'subscribe', 'leaseInterception', 'EXEC_CHANNEL', 'EMULATED_PID_BASE', 'isEmulatedPid'])
+lazy('./options', ['readEnvConfig', 'resolveInterceptOptions', 'ENV', 'describeValue', 'didYouMean'])
