@@ -11,7 +11,8 @@
 import type { Cluster } from 'node:cluster'
 import { checkHook, type WorkerForkHook } from './hook'
 import { resolveOptions, type WorkerForkOptions } from './options'
-import { registerPrimary, workerHandle, type WorkerForkHandle } from './primary'
+import { workerHandle, type WorkerForkHandle } from './handle'
+import type * as Primary from './primary'
 import { checkWorker } from './worker'
 
 /**
@@ -32,13 +33,14 @@ export function onWorkerFork(hook: WorkerForkHook, options?: WorkerForkOptions):
   const o = resolveOptions(options)
   const c = o.cluster ?? (require('node:cluster') as Cluster)
   if (c.isWorker) return workerHandle(h.profile, o, checkWorker('call'))
-  return registerPrimary(c, h, o)
+  // The primary's code is loaded only in the primary.
+  return (require('./primary') as typeof Primary).registerPrimary(c, h, o)
 }
 
 export { changeProfile } from './hook'
 export type { ChangeProfileHook, WorkerForkHook } from './hook'
 export { DEFAULT_OPTIONS, resolveOptions } from './options'
 export type { FailureAction, ResolvedWorkerForkOptions, WorkerForkOptions } from './options'
-export type { RejectionData, WorkerConfirmation, WorkerForkHandle, WorkerThread } from './primary'
+export type { RejectionData, WorkerConfirmation, WorkerForkHandle, WorkerThread } from './handle'
 export type { WorkerSelfCheck } from './worker'
 export { EXIT_NOT_CONFINED, WORKER_ENV } from './worker'
