@@ -1,0 +1,17 @@
+'use strict'
+// The worker of examples/cluster-app/server.js without @apparmor-monkeys/cluster: what the same
+// application runs when it does not use the adapter. bench/cluster.mjs forks it for its plain
+// and by-hand (onexec) sides; the adapter side forks the example itself, so the adapter's
+// cost includes loading the package in every worker.
+const cluster = require('node:cluster')
+const http = require('node:http')
+
+const PORT = Number(process.env.PORT || 8080)
+const HOST = process.env.HOST || '127.0.0.1'
+
+http
+  .createServer((req, res) => {
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ pid: process.pid, worker: cluster.worker.id, url: req.url }))
+  })
+  .listen(PORT, HOST)
