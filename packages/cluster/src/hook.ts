@@ -1,4 +1,5 @@
-import { AppArmorError, ErrorCodes, validateProfileName } from '@apparmor-monkeys/core'
+import { core } from './core'
+import { validatedByPrimary } from './worker'
 
 /**
  * "Start the worker in this profile". A description handed to onWorkerFork(), not a change:
@@ -20,12 +21,15 @@ export type WorkerForkHook = ChangeProfileHook
  * nothing in the calling process.
  */
 export function changeProfile(profile: string): ChangeProfileHook {
-  return Object.freeze({ kind: 'changeProfile', profile: validateProfileName(profile, 'changeProfile') })
+  // In a worker its primary forked for this very name, the name was validated there.
+  const name = validatedByPrimary(profile) ? profile : core().validateProfileName(profile, 'changeProfile')
+  return Object.freeze({ kind: 'changeProfile', profile: name })
 }
 
 /** Validates a hook object (it may come from plain JS). */
 export function checkHook(hook: unknown): WorkerForkHook {
   if (typeof hook !== 'object' || hook === null || (hook as { kind?: unknown }).kind !== 'changeProfile') {
+    const { AppArmorError, ErrorCodes } = core()
     throw new AppArmorError(
       ErrorCodes.OPTIONS,
       "onWorkerFork: the first argument must be a hook such as changeProfile('web-worker')",

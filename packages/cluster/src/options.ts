@@ -3,7 +3,8 @@
  * Pure: no I/O, no patching.
  */
 import type { Cluster } from 'node:cluster'
-import { AppArmorError, ErrorCodes, type Kernel } from '@apparmor-monkeys/core'
+import type { AppArmorError, Kernel } from '@apparmor-monkeys/core'
+import { core } from './core'
 
 /** What the primary does when a worker is not confirmed in its profile. */
 export type FailureAction = 'kill' | 'exit'
@@ -83,6 +84,7 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1
 const KEYS = ['confirmTimeoutMs', 'onFailure', 'allowComplain', 'preload', 'log', 'cluster', 'kernel'] as const
 
 function optionsError(message: string): AppArmorError {
+  const { AppArmorError, ErrorCodes } = core()
   return new AppArmorError(ErrorCodes.OPTIONS, `onWorkerFork: ${message}`, { operation: 'onWorkerFork' })
 }
 

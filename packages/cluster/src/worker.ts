@@ -87,6 +87,8 @@ export interface WorkerSelfCheck {
 interface WorkerState {
   /** The primary's instructions (null: this process was not forked under onWorkerFork()). */
   env: WorkerEnv | null
+  /** `env` is what the primary wrote (not the stand-in for an unreadable variable). */
+  readable?: boolean
   check: WorkerSelfCheck | undefined
 }
 
@@ -119,7 +121,8 @@ function state(): WorkerState {
   if (s === undefined) {
     const raw = process.env[WORKER_ENV]
     delete process.env[WORKER_ENV]
-    s = { env: parseEnv(raw), check: undefined }
+    const env = parseEnv(raw)
+    s = { env, readable: env !== null && !env.profile.startsWith('(unreadable '), check: undefined }
     holder[STATE] = s
   }
   return s
@@ -128,6 +131,19 @@ function state(): WorkerState {
 /** True when this process is a worker that a primary forked under onWorkerFork(). */
 export function isManagedWorker(): boolean {
   return state().env !== null
+}
+
+/**
+ * True in a cluster worker that its primary forked under onWorkerFork() for exactly this
+ * profile name. The primary validated the name (core's validateProfileName) before it wrote
+ * it here, and in a worker the name only labels the handle: nothing in the worker role
+ * writes it to the kernel. (In any other process, the primary included, this is false, so a
+ * name that reaches the kernel is always validated there.)
+ */
+export function validatedByPrimary(profile: unknown): boolean {
+  if (!('NODE_UNIQUE_ID' in process.env)) return false // not a cluster worker (Node's own test)
+  const s = state()
+  return s.readable === true && s.env !== null && s.env.profile === profile
 }
 
 function errnoOf(err: unknown): string {
