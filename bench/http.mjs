@@ -15,7 +15,7 @@
 // the shared host during that window slows both alike. (Alternating windows, one server at a
 // time, let the host's noise between windows into each ratio: pair ratios spread from 0.93 to
 // 1.04.) What remains is the process itself: one start of a server settles a few % faster or
-// slower than the next (JIT and GC under TCG; measured per pair: 0.939 to 0.996), so the
+// slower than the next (JIT and GC under TCG; per-pair medians measured: 0.939 to 1.064), so the
 // windows come from GENERATIONS fresh pairs of servers, one pair after the other. The ratio is
 // the median over all windows of adapter req/s ÷ plain req/s. Bar: ≥ 0.98 (DESIGN §6). For
 // bench/run.mjs the rows carry ms per request (1000 ÷ req/s), so ratio = baseline ms ÷
