@@ -59,9 +59,18 @@ t.test('host tests', { skip }, async (t) => {
     })
 
     t.test(`${version}: holdJobs: false runs as configured and confines on the first 'ready'`, async (t) => {
-      const { name } = await setup(t, version, echo(2))
+      const { name, queue } = await setup(t, version, echo(2))
       const run = start(t, { bullmq: version, port: redis.port, queue: name, profile: 'aam-bq-worker', fakeKernel: true, holdJobs: false })
-      await run.settled(2)
+      // Without holdJobs the Worker runs jobs while startConfinedWorker() is still confining,
+      // before the fixture has attached its 'completed' listener: count on the queue instead.
+      const deadline = Date.now() + 60_000
+      let counts: { completed: number; failed: number } = { completed: 0, failed: 0 }
+      while (counts.completed + counts.failed < 2 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        counts = await queue.getJobCounts('completed', 'failed')
+      }
+      t.same(counts, { completed: 2, failed: 0 })
+      await run.waitFor((e) => e.ev === 'started', 'started')
       t.equal(run.of('kernel-write').length, 1)
       const started = run.of('started')[0]
       t.equal(started?.['confinement'].report.complete, true)
