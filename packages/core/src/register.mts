@@ -8,7 +8,7 @@
  *
  * The CommonJS entry is loaded with require, not imported: an `import` of a CommonJS file makes
  * Node's ESM loader scan its source for named exports (cjs-module-lexer), which cost this
- * preload ~5 ms at every start (bench/intercept.mjs).
+ * preload ~3 ms at every start (bench/intercept.mjs).
  */
 import { createRequire } from 'node:module'
 
