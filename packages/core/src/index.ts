@@ -2,9 +2,9 @@
  * The package's main entry. Importing it patches nothing (only the register entry has side
  * effects) and loads little: the error classes and name validation load now; the kernel
  * interface, confinement, the exec interception and the options load when one of their
- * exports is first read. Adapters require this entry in every cluster worker and every
- * sandboxed processor child, where loading all of it cost ~25 ms (host) and ~380 ms (TCG VM)
- * of each process's start-up (bench/cluster.mjs).
+ * exports is first read. Adapters require this entry in cluster workers and sandboxed
+ * processor children, where loading all of it cost ~16 ms of each start on the host and
+ * ~200 ms under the TCG test VM (bench/cluster.mjs).
  *
  * The lazy names are declared here for TypeScript and defined at run time as getters on
  * `exports`. Each is also assigned once (`exports.name = void 0`, the form TypeScript emits)
