@@ -128,10 +128,12 @@ async function guest(rounds, seconds) {
   if (os.cpus().length > 1) spawnSync('taskset', ['-p', '-c', '0', String(process.pid)])
   const labels = (pid) =>
     [...new Set(fs.readdirSync(`/proc/${pid}/task`).map((t) => fs.readFileSync(`/proc/${pid}/task/${t}/attr/apparmor/current`, 'utf8').trim()))]
-  // Both servers loaded during the same window.
-  const both = async (secs) => {
-    const r = await Promise.all(MODES.map((m) => load(PORTS[m], secs)))
-    return Object.fromEntries(MODES.map((m, i) => [m, r[i]]))
+  // Both servers loaded during the same window; `order` says which one's load starts first
+  // (and which server started first): it alternates between pairs, so neither side always
+  // has the first place.
+  const both = async (secs, order) => {
+    const r = await Promise.all(order.map((m) => load(PORTS[m], secs)))
+    return Object.fromEntries(order.map((m, i) => [m, r[i]]))
   }
   const gens = []
   const perGen = Math.ceil(rounds / GENERATIONS)
@@ -139,7 +141,8 @@ async function guest(rounds, seconds) {
     const servers = {}
     const gen = { rps: { plain: [], adapter: [] }, warm: { plain: [], adapter: [] } }
     try {
-      for (const mode of MODES) servers[mode] = await startServer(mode)
+      const order = g % 2 === 0 ? MODES : [...MODES].reverse()
+      for (const mode of order) servers[mode] = await startServer(mode)
       // aa-exec execs node: each server's pid is the child's
       gen.threadLabels = Object.fromEntries(MODES.map((m) => [m, labels(servers[m].child.pid)]))
       gen.adapterStatus = servers.adapter.ready.status
@@ -147,14 +150,14 @@ async function guest(rounds, seconds) {
       // steady rate (measured: ~120 req/s in the first windows, ~1000 once warm). Load both at
       // once until each one's last two windows agree within 5 % (at least 4, at most 15).
       for (let w = 0; ; w++) {
-        const r = await both(WARMUP_SECONDS)
+        const r = await both(WARMUP_SECONDS, order)
         for (const mode of MODES) gen.warm[mode].push(Math.round(r[mode]))
         const steady = (xs) => xs.length >= 4 && Math.abs(xs.at(-1) - xs.at(-2)) <= 0.05 * xs.at(-2)
         if (MODES.every((m) => steady(gen.warm[m])) || w >= 14) break
       }
       const before = cpuTimes()
       for (let i = 0; i < perGen; i++) {
-        const r = await both(seconds)
+        const r = await both(seconds, order)
         for (const mode of MODES) gen.rps[mode].push(r[mode])
       }
       const after = cpuTimes()
