@@ -125,27 +125,36 @@ export function stdinText(io: CommandIO): string {
 }
 
 /**
- * One file operand read the way cut and wc read it: `-` is stdin (empty after its first use;
- * `stdin.used` keeps that state across operands), an unreadable file becomes the message
- * `tool: name: error` for stderr. null: the operand cannot be answered exactly (a directory,
- * a name whose quoting was not checked, a read that could not be mirrored).
+ * The file operands of cut and wc, read the way they read them, in order: `-` is stdin (empty
+ * after its first use); an unreadable file adds `tool: name: error` to stderr and sets status
+ * 1, and the tool goes on with the others. null: an operand cannot be answered exactly (a
+ * directory, a name whose quoting was not checked, a read that could not be mirrored).
  */
-export function readOperand(
+export function readOperands(
   tool: string,
-  name: string,
+  names: readonly string[],
   io: CommandIO,
-  stdin: { used: boolean },
-): { readonly data: string } | { readonly message: string } | null {
-  if (name === '-') {
-    const data = stdin.used ? '' : stdinText(io)
-    stdin.used = true
-    return { data }
+): { readonly files: readonly { readonly name: string; readonly data: string }[]; readonly err: string; readonly status: number } | null {
+  const files: { name: string; data: string }[] = []
+  let err = ''
+  let stdinUsed = false
+  for (const name of names) {
+    if (name === '-') {
+      files.push({ name, data: stdinUsed ? '' : stdinText(io) })
+      stdinUsed = true
+      continue
+    }
+    const r = readFileOperand(name, io.ctx)
+    if (r === null || (!r.ok && r.error === 'EISDIR')) return null
+    if (r.ok) {
+      files.push({ name, data: r.data })
+      continue
+    }
+    const q = quotef(name)
+    if (q === null) return null
+    err += `${tool}: ${q}: ${STRERROR[r.error]}\n`
   }
-  const r = readFileOperand(name, io.ctx)
-  if (r === null || (!r.ok && r.error === 'EISDIR')) return null
-  if (r.ok) return { data: r.data }
-  const q = quotef(name)
-  return q === null ? null : { message: `${tool}: ${q}: ${STRERROR[r.error]}\n` }
+  return { files, err, status: err === '' ? 0 : 1 }
 }
 
 /** Names coreutils prints bare (checked: `#` and `~` only need quoting in front). */

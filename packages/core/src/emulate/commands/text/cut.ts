@@ -1,6 +1,6 @@
 /** GNU cut 9.1: -b/-c LIST (bytes; 9.1 has no multibyte -c), -f LIST with -d and -s. */
 import type { EmulatedCommand } from '../../types'
-import { argBytes, readOperand, result, splitLines, textLocale } from './common'
+import { argBytes, readOperands, result, splitLines, textLocale } from './common'
 
 type Ranges = readonly (readonly [number, number])[]
 
@@ -69,19 +69,10 @@ export const cut: EmulatedCommand = {
     if (mode === 'b' && (delim !== null || onlyDelimited)) return null
     const d = delim ?? '\t'
     if (files.length === 0) files.push('-')
+    const read = readOperands('cut', files, io)
+    if (read === null) return null
     let out = ''
-    let err = ''
-    let status = 0
-    const stdin = { used: false }
-    for (const f of files) {
-      const r = readOperand('cut', f, io, stdin)
-      if (r === null) return null
-      if ('message' in r) {
-        err += r.message
-        status = 1
-        continue
-      }
-      const data = r.data
+    for (const { data } of read.files) {
       for (const line of splitLines(data).lines) {
         if (mode === 'b') {
           let s = ''
@@ -99,6 +90,6 @@ export const cut: EmulatedCommand = {
         out += picked.join(d) + '\n'
       }
     }
-    return result(out, err, status)
+    return result(out, read.err, read.status)
   },
 }

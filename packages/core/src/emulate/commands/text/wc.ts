@@ -4,7 +4,7 @@
  * inputs, and is at least 7 when an input is not a regular file (a pipe, a device).
  */
 import type { EmulatedCommand } from '../../types'
-import { argBytes, fileSize, rawName, readOperand, result, textLocale } from './common'
+import { argBytes, fileSize, rawName, readOperands, result, textLocale } from './common'
 
 interface Counts {
   lines: number
@@ -89,20 +89,11 @@ export const wc: EmulatedCommand = {
       if (bytes) cols.push(c.bytes)
       return cols.map((n) => String(n).padStart(width)).join(' ') + (name === null ? '' : ` ${name}`) + '\n'
     }
+    const read = readOperands('wc', files, io)
+    if (read === null) return null
     let out = ''
-    let err = ''
-    let status = 0
     const sum: Counts = { lines: 0, words: 0, bytes: 0 }
-    const stdin = { used: false }
-    for (const f of files) {
-      const r = readOperand('wc', f, io, stdin)
-      if (r === null) return null
-      if ('message' in r) {
-        err += r.message
-        status = 1
-        continue
-      }
-      const data = r.data
+    for (const { name: f, data } of read.files) {
       if ((words || chars) && /[^\x00-\x7f]/.test(data)) return null
       if (words && /[\x00-\x08\x0e-\x1f\x7f]/.test(data)) return null
       const c = count(data)
@@ -115,6 +106,6 @@ export const wc: EmulatedCommand = {
       out += format(c, name)
     }
     if (files.length > 1) out += format(sum, 'total')
-    return result(out, err, status)
+    return result(out, read.err, read.status)
   },
 }
