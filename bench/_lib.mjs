@@ -7,6 +7,12 @@ export function median(values) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
+/** `x` rounded to `digits` decimals (for the rows' detail). */
+export function round(x, digits = 1) {
+  const f = 10 ** digits
+  return Math.round(x * f) / f
+}
+
 /** Milliseconds per call of `fn`, over `n` calls (awaited when `fn` returns a promise). */
 export async function perOp(fn, n) {
   const start = hrtime.bigint()

@@ -18,6 +18,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { median } from './_lib.mjs'
 
 const SELF = fileURLToPath(import.meta.url)
 const ROOT = path.resolve(path.dirname(SELF), '..')
@@ -27,12 +28,6 @@ const EXAMPLE = path.join(ROOT, 'examples', 'bullmq-worker')
 const PROCESSOR = path.join(EXAMPLE, 'processor.js')
 const BAR = 0.95
 const CONCURRENCY = 4
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 
 function receipt(i) {
   return { customer: `customer-${i}`, items: [{ name: 'tea', price: 3.5, quantity: 1 + (i % 5) }, { name: 'cake', price: 4.25, quantity: 1 }] }

@@ -29,6 +29,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { median, round } from './_lib.mjs'
 
 const HERE = fileURLToPath(import.meta.url)
 const REPO = path.resolve(path.dirname(HERE), '..')
@@ -42,12 +43,6 @@ const PORT = 18300
 const HOST = '127.0.0.1'
 const PROFILE = 'web-worker'
 const NAME = 'cluster worker fork → listening: exec-time confined (onWorkerFork) vs plain cluster.fork() [AppArmor VM]'
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 
 // ---------------------------------------------------------------------------------------------
 // Guest: the primary (the workers run the example app, examples/cluster-app/server.js)
@@ -228,11 +223,6 @@ export async function bench({ rounds = ROUNDS } = {}) {
 
 function skipped(name, reason) {
   return { name: `${name} — SKIPPED: ${reason}`, baseline: NaN, candidate: NaN, ratio: NaN, bar: BAR, pass: false }
-}
-
-function round(x, digits = 1) {
-  const f = 10 ** digits
-  return Math.round(x * f) / f
 }
 
 // ---------------------------------------------------------------------------------------------

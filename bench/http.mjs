@@ -38,6 +38,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { median, round } from './_lib.mjs'
 
 const HERE = fileURLToPath(import.meta.url)
 const REPO = path.resolve(path.dirname(HERE), '..')
@@ -53,17 +54,6 @@ const MODES = Object.keys(PORTS)
 const GENERATIONS = 6
 const PROFILE = 'aam-web'
 const NAME = 'HTTP hello-world req/s: Fastify confined by @apparmor-monkeys/fastify vs without the adapter (autocannon, loopback) [AppArmor VM]'
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-
-function round(x, digits = 1) {
-  const f = 10 ** digits
-  return Math.round(x * f) / f
-}
 
 // ---------------------------------------------------------------------------------------------
 // Guest: a server
