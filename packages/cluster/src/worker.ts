@@ -87,13 +87,14 @@ export interface WorkerSelfCheck {
 interface WorkerState {
   /** The primary's instructions (null: this process was not forked under onWorkerFork()). */
   env: WorkerEnv | null
-  /** `env` is what the primary wrote (not the stand-in for an unreadable variable). */
-  readable?: boolean
   check: WorkerSelfCheck | undefined
 }
 
 // Shared through the process object, so two copies of this package agree on what was done.
 const STATE = Symbol.for('apparmor-monkeys.cluster.worker')
+
+/** The profile a worker stands in for the primary's instructions when it cannot read them. */
+const UNREADABLE = `(unreadable ${WORKER_ENV})`
 
 function parseEnv(raw: string | undefined): WorkerEnv | null {
   if (raw === undefined || raw === '') return null
@@ -112,7 +113,7 @@ function parseEnv(raw: string | undefined): WorkerEnv | null {
     // malformed: handled below
   }
   // The primary asked for a check we cannot read: treat it as a profile nothing matches.
-  return { v: PROTOCOL_VERSION, profile: `(unreadable ${WORKER_ENV})`, modes: [] }
+  return { v: PROTOCOL_VERSION, profile: UNREADABLE, modes: [] }
 }
 
 function state(): WorkerState {
@@ -121,8 +122,7 @@ function state(): WorkerState {
   if (s === undefined) {
     const raw = process.env[WORKER_ENV]
     delete process.env[WORKER_ENV]
-    const env = parseEnv(raw)
-    s = { env, readable: env !== null && !env.profile.startsWith('(unreadable '), check: undefined }
+    s = { env: parseEnv(raw), check: undefined }
     holder[STATE] = s
   }
   return s
@@ -142,8 +142,8 @@ export function isManagedWorker(): boolean {
  */
 export function validatedByPrimary(profile: unknown): boolean {
   if (!('NODE_UNIQUE_ID' in process.env)) return false // not a cluster worker (Node's own test)
-  const s = state()
-  return s.readable === true && s.env !== null && s.env.profile === profile
+  const env = state().env
+  return env !== null && env.profile !== UNREADABLE && env.profile === profile
 }
 
 function errnoOf(err: unknown): string {
