@@ -41,9 +41,12 @@ function log(o: ResolvedWorkerForkOptions, line: string): void {
   }
 }
 
-/** The path of the preload (dist/preload.js, next to this file), as given to `--require`. */
+/**
+ * The path of the preload, as given to `--require`: the worker's own module (dist/worker.js,
+ * next to this file), which checks the worker when it is loaded there (see worker.ts).
+ */
 function preloadPath(): string {
-  return path.join(__dirname, 'preload.js')
+  return path.join(__dirname, 'worker.js')
 }
 
 /**
@@ -66,7 +69,7 @@ function addPreload(c: Cluster): () => void {
 }
 
 function workerEnv(profile: string, o: ResolvedWorkerForkOptions): string {
-  const env: WorkerEnv = { v: PROTOCOL_VERSION, profile, modes: acceptedModes(o) }
+  const env: WorkerEnv = { v: PROTOCOL_VERSION, profile, modes: acceptedModes(o), preload: o.preload }
   return JSON.stringify(env)
 }
 

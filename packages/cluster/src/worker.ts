@@ -4,19 +4,24 @@
  * If it finds itself outside its profile, it exits (status 78) so no application code runs
  * unconfined. The primary checks the list again and stops workers that do not confirm.
  *
- * This file runs at every worker start (from the preload), so it is one module with no
- * imports but node:fs: it reads procfs directly instead of loading @apparmor-monkeys/core
- * (even its light main entry is four more files, ~70 ms per worker under the TCG test VM,
- * against a 5 % budget of ~30 ms there), and only a directory listing and one small read per
- * thread are needed here. Label parsing and every decision stay in the primary, which uses
- * core's parseLabel.
+ * This file is also the preload: onWorkerFork() puts it first in the execArgv of every worker
+ * it forks (`--require <this file>`), and loading it runs the check (the last statement
+ * below), in a worker whose primary asked for it through the environment and in no other
+ * process. The application loads this file anyway (the package's entry imports it), so the
+ * preload costs a worker no file of its own: each file a worker loads delays its start (about
+ * 10 ms per file under the TCG test VM, against a 5 % budget of ~30 ms there;
+ * bench/cluster.mjs). For the same reason it is one module with no imports but node:fs: it
+ * reads procfs directly instead of loading @apparmor-monkeys/core, and only a directory
+ * listing and one small read per thread are needed here. Label parsing and every decision
+ * stay in the primary, which uses core's parseLabel.
  */
-import * as fs from 'node:fs'
+// `import =`: a plain require (`import * as` would copy every export of fs through a helper).
+import fs = require('node:fs')
 
 /**
  * Set by the primary in the environment of every worker it forks under onWorkerFork():
- * `{"v":1,"profile":"web-worker","modes":["enforce","kill"]}`. The worker deletes it from
- * `process.env` when it reads it, so the worker's own children do not inherit it. Not an
+ * `{"v":1,"profile":"web-worker","modes":["enforce","kill"],"preload":true}`. The worker
+ * deletes it from `process.env` when it reads it, so the worker's own children do not inherit it. Not an
  * `APPARMOR_MONKEYS_*` name: core's register preload refuses variables it does not know.
  */
 export const WORKER_ENV = 'AAM_CLUSTER_WORKER'
@@ -40,6 +45,12 @@ export interface WorkerEnv {
   readonly profile: string
   /** The modes accepted after the profile name, e.g. `web-worker (enforce)`. */
   readonly modes: readonly string[]
+  /**
+   * True when the primary put this file in the worker's execArgv as its preload: loading it
+   * checks the worker. Otherwise (`preload: false`) the worker checks itself when it calls
+   * onWorkerFork().
+   */
+  readonly preload: boolean
 }
 
 /** One thread of the worker, as its attr file reads (`web-worker (enforce)`). */
@@ -105,15 +116,16 @@ function parseEnv(raw: string | undefined): WorkerEnv | null {
       typeof v.profile === 'string' &&
       v.profile.length > 0 &&
       Array.isArray(v.modes) &&
-      v.modes.every((m) => typeof m === 'string')
+      v.modes.every((m) => typeof m === 'string') &&
+      (v.preload === undefined || typeof v.preload === 'boolean')
     ) {
-      return { v: v.v, profile: v.profile, modes: v.modes }
+      return { v: v.v, profile: v.profile, modes: v.modes, preload: v.preload === true }
     }
   } catch {
     // malformed: handled below
   }
   // The primary asked for a check we cannot read: treat it as a profile nothing matches.
-  return { v: PROTOCOL_VERSION, profile: UNREADABLE, modes: [] }
+  return { v: PROTOCOL_VERSION, profile: UNREADABLE, modes: [], preload: false }
 }
 
 function state(): WorkerState {
@@ -176,10 +188,15 @@ function attrSubPath(): string | ConfirmMessage['error'] {
   }
 }
 
-/** The label of every thread of this process, or why they cannot be read. */
+/** The attr file of a thread's AppArmor label on Linux 5.8 and later. */
+const LSM_ATTR = 'attr/apparmor/current'
+
+/**
+ * The label of every thread of this process, or why they cannot be read. The first read tries
+ * the LSM-specific file; only if it is missing does libapparmor's probe (attrSubPath) run and
+ * decide, so the usual case costs no probe (each call a worker makes delays its start).
+ */
 function readThreads(): { threads: ThreadReport[] } | { error: NonNullable<ConfirmMessage['error']> } {
-  const sub = attrSubPath()
-  if (typeof sub !== 'string') return { error: sub as NonNullable<ConfirmMessage['error']> }
   let tids: string[]
   try {
     tids = fs.readdirSync('/proc/self/task')
@@ -187,8 +204,11 @@ function readThreads(): { threads: ThreadReport[] } | { error: NonNullable<Confi
     const errno = errnoOf(err)
     return { error: { code: 'ERR_AA_UNAVAILABLE', errno, message: `cannot list /proc/self/task (${errno})` } }
   }
+  let sub = LSM_ATTR
+  let probed = false
   const threads: ThreadReport[] = []
-  for (const tid of tids) {
+  for (let i = 0; i < tids.length; i++) {
+    const tid = tids[i] as string
     if (!/^\d+$/.test(tid)) continue
     const file = `/proc/self/task/${tid}/${sub}`
     let text: string
@@ -196,6 +216,17 @@ function readThreads(): { threads: ThreadReport[] } | { error: NonNullable<Confi
       text = fs.readFileSync(file, 'utf8')
     } catch (err) {
       const errno = errnoOf(err)
+      if (errno === 'ENOENT' && !probed) {
+        // No attr/apparmor (an older kernel, or AppArmor not built in), or the thread exited.
+        probed = true
+        const probe = attrSubPath()
+        if (typeof probe !== 'string') return { error: probe as NonNullable<ConfirmMessage['error']> }
+        if (probe !== sub) {
+          sub = probe
+          i-- // this thread again, from the file the probe chose
+          continue
+        }
+      }
       if (errno === 'ENOENT' || errno === 'ESRCH') continue // the thread exited meanwhile
       return {
         error: {
@@ -256,4 +287,12 @@ export function checkWorker(source: 'preload' | 'call'): WorkerSelfCheck | undef
   if (typeof process.send === 'function') process.send(message)
   if (!confined) process.exit(EXIT_NOT_CONFINED)
   return s.check
+}
+
+// The preload. Only where the primary's instructions are in the environment (they are removed
+// when read, so a second copy of this file, or the worker's own children, do not see them)
+// and say so; instructions that cannot be read check too, and so fail closed (status 78).
+if (process.env[WORKER_ENV] !== undefined) {
+  const env = state().env
+  if (env !== null && (env.preload || env.profile === UNREADABLE)) checkWorker('preload')
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path'
 import { spawnSync } from 'node:child_process'
 
 const APP = path.join(__dirname, 'fixtures', 'app.js')
-const PRELOAD = path.resolve(__dirname, '..', 'dist', 'preload.js')
+const PRELOAD = path.resolve(__dirname, '..', 'dist', 'worker.js')
 const hasAppArmor = fs.existsSync('/sys/module/apparmor/parameters/enabled')
 const skip = hasAppArmor ? 'this host has AppArmor: these are the paths of a host without it' : false
 
@@ -91,11 +91,17 @@ t.test('the preload does nothing in a process the primary did not fork', async (
 })
 
 t.test('with the primary\'s instructions but no label to show, the preload stops the process before its code', { skip }, async (t) => {
-  const env = { ...process.env, AAM_CLUSTER_WORKER: JSON.stringify({ v: 1, profile: 'web-worker', modes: ['enforce', 'kill'] }) }
+  const env = { ...process.env, AAM_CLUSTER_WORKER: JSON.stringify({ v: 1, profile: 'web-worker', modes: ['enforce', 'kill'], preload: true }) }
   const r = spawnSync(process.execPath, ['--require', PRELOAD, '-e', 'console.log("ran")'], { encoding: 'utf8', env })
   t.equal(r.status, 78)
   t.equal(r.stdout, '')
   t.match(r.stderr, /^apparmor-monkeys\/cluster: worker pid \d+ is NOT confined in 'web-worker' \(AppArmor is not enabled/)
   const garbled = spawnSync(process.execPath, ['--require', PRELOAD, '-e', 'console.log("ran")'], { encoding: 'utf8', env: { ...env, AAM_CLUSTER_WORKER: '{oops' } })
   t.equal(garbled.status, 78, 'unreadable instructions fail closed')
+  // With preload: false the primary added no preload: loading the file checks nothing (the
+  // worker checks when it calls onWorkerFork()).
+  const off = { ...env, AAM_CLUSTER_WORKER: JSON.stringify({ v: 1, profile: 'web-worker', modes: ['enforce', 'kill'], preload: false }) }
+  const quiet = spawnSync(process.execPath, ['--require', PRELOAD, '-e', 'console.log("ran")'], { encoding: 'utf8', env: off })
+  t.equal(quiet.status, 0, quiet.stderr)
+  t.equal(quiet.stdout, 'ran\n')
 })

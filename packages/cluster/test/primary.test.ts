@@ -8,7 +8,7 @@ import { AppArmorError, ErrorCodes, type Kernel, type Label } from '@apparmor-mo
 import { WORKER_ENV, changeProfile, onWorkerFork, type WorkerConfirmation } from '../src/index'
 import { CONFIRM_CMD } from '../src/worker'
 
-const PRELOAD = path.resolve(__dirname, '..', 'src', 'preload.js')
+const PRELOAD = path.resolve(__dirname, '..', 'src', 'worker.js')
 
 function label(raw: string): Label {
   const m = /^(.*) \((\w+)\)$/.exec(raw)
@@ -159,7 +159,7 @@ t.test('fork: onexec is web-worker during the spawn and restored after; preload 
   t.same(s.forks[0]?.execArgv, ['--require', PRELOAD, '--max-http-header-size=16384'])
   t.same(s.cluster.settings.execArgv, ['--max-http-header-size=16384'], 'settings put back')
   t.equal(s.forks[0]?.env['FOO'], 'bar')
-  t.same(JSON.parse(s.forks[0]?.env[WORKER_ENV] as string), { v: 1, profile: 'web-worker', modes: ['enforce', 'kill'] })
+  t.same(JSON.parse(s.forks[0]?.env[WORKER_ENV] as string), { v: 1, profile: 'web-worker', modes: ['enforce', 'kill'], preload: true })
 
   // Default settings: the primary's own execArgv.
   s.cluster.settings = {}
@@ -173,7 +173,7 @@ t.test('preload: false adds nothing to execArgv; allowComplain widens the accept
   s.cluster.settings = { execArgv: ['--x'] }
   s.cluster.fork()
   t.same(s.forks[0]?.execArgv, ['--x'])
-  t.same(JSON.parse(s.forks[0]?.env[WORKER_ENV] as string).modes, ['enforce', 'kill', 'complain'])
+  t.same(JSON.parse(s.forks[0]?.env[WORKER_ENV] as string), { v: 1, profile: 'web-worker', modes: ['enforce', 'kill', 'complain'], preload: false })
 })
 
 t.test('a fork the kernel refuses throws, is logged, and leaves settings as they were', async (t) => {

@@ -1,7 +1,8 @@
 // The worker role without core: in a cluster worker forked under onWorkerFork() for a name,
 // changeProfile(thatName) needs no validation (the primary validated it) and loads no part of
-// @apparmor-monkeys/core; any other name, any other process, or an unreadable instruction is
-// validated by core as everywhere else. Child processes, so that require's cache starts empty.
+// @apparmor-monkeys/core; any other name or any other process is validated by core as everywhere
+// else, and an unreadable instruction stops the worker when the package loads (fail closed).
+// Child processes, so that require's cache starts empty.
 import * as path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import t from 'tap'
@@ -45,7 +46,6 @@ t.test('not a cluster worker: always validated, even when the instruction names 
   t.same(r, { results: [{ name: 'bad name', code: 'ERR_AA_INVALID_NAME' }], coreLoaded: true })
 })
 
-t.test('an unreadable instruction: validated', async (t) => {
-  const r = run({ NODE_UNIQUE_ID: '1', [ENV_NAME]: '{not json' }, [`(unreadable ${ENV_NAME})`])
-  t.same(r, { results: [{ name: `(unreadable ${ENV_NAME})`, code: 'ERR_AA_INVALID_NAME' }], coreLoaded: true })
+t.test('an unreadable instruction: the package stops the worker when it loads (fail closed)', async (t) => {
+  t.throws(() => run({ NODE_UNIQUE_ID: '1', [ENV_NAME]: '{not json' }, [`(unreadable ${ENV_NAME})`]), /is NOT confined in '\(unreadable AAM_CLUSTER_WORKER\)'.*exiting with status 78/)
 })

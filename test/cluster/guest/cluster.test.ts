@@ -15,7 +15,7 @@ const TEST_DIR = path.resolve(__dirname, '..', '..', '..')
 const REPO = path.dirname(TEST_DIR)
 const FIXTURE = path.join(TEST_DIR, 'cluster', 'guest', 'fixtures', 'cluster-app.js')
 const EXAMPLE = path.join(REPO, 'examples', 'cluster-app', 'server.js')
-const PRELOAD = path.join(REPO, 'packages', 'cluster', 'dist', 'preload.js')
+const PRELOAD = path.join(REPO, 'packages', 'cluster', 'dist', 'worker.js')
 const SECRET = '/tmp/aam-cluster-secret'
 const WW = 'web-worker (enforce)'
 
