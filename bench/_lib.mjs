@@ -7,6 +7,31 @@ export function median(values) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
+/**
+ * A seeded pseudo-random generator (mulberry32): the same seed gives the same sequence, so a
+ * run's order can be repeated. Returns floats in [0, 1).
+ */
+export function seededRandom(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A shuffled copy of `items` (Fisher–Yates), drawing from `random`. */
+export function shuffled(items, random) {
+  const out = [...items]
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[out[i], out[j]] = [out[j], out[i]]
+  }
+  return out
+}
+
 /** `x` rounded to `digits` decimals (for the rows' detail). */
 export function round(x, digits = 1) {
   const f = 10 ** digits
