@@ -2,8 +2,8 @@
 // @apparmor-monkeys/fastify vs the same server without the adapter, measured where AppArmor
 // exists: inside the real-AppArmor VM (test/vm, qemu TCG), with autocannon over loopback.
 //
-//   plain    `node http.mjs --server plain PORT`: Fastify, no adapter, unconfined.
-//   adapter  `aa-exec -p aam-web-boot -- node http.mjs --server adapter PORT`: the same server
+//   plain    `node http-server.js plain PORT`: Fastify, no adapter, unconfined.
+//   adapter  `aa-exec -p aam-web-boot -- node http-server.js adapter PORT`: the same server
 //            with the plugin registered (exec interception installed), confined in aam-web in
 //            onReady (main thread + libuv pool, verified); the kernel mediates every socket
 //            operation against the profile. (Profiles: test/adapters/profiles/adapters.aa.)
@@ -29,7 +29,6 @@
 //
 //   node bench/http.mjs                       host: boots the VM, prints the row
 //   node bench/http.mjs --guest ROUNDS SECS   guest: the measurement (prints one JSON line)
-//   node bench/http.mjs --server MODE PORT    guest: one server
 //
 // bench/run.mjs imports `bench()`; importing this file does nothing else.
 import { spawn, spawnSync } from 'node:child_process'
@@ -42,6 +41,7 @@ import { median, round } from './_lib.mjs'
 
 const HERE = fileURLToPath(import.meta.url)
 const REPO = path.resolve(path.dirname(HERE), '..')
+const SERVER = path.join(REPO, 'bench', 'http-server.js')
 const require = createRequire(import.meta.url)
 const BAR = 0.98
 const ROUNDS = 36
@@ -56,24 +56,10 @@ const PROFILE = 'aam-web'
 const NAME = 'HTTP hello-world req/s: Fastify confined by @apparmor-monkeys/fastify vs without the adapter (autocannon, loopback) [AppArmor VM]'
 
 // ---------------------------------------------------------------------------------------------
-// Guest: a server
-
-async function server(mode, port) {
-  const PKG = path.join(REPO, 'packages', 'fastify')
-  const Fastify = require(path.join(PKG, 'node_modules', 'fastify'))
-  const app = Fastify({ logger: false })
-  if (mode === 'adapter') await app.register(require(PKG), { profile: PROFILE })
-  app.get('/', async () => ({ hello: 'world' }))
-  await app.listen({ port, host: '127.0.0.1' })
-  const status = mode === 'adapter' ? { state: app.apparmor.state, complete: app.apparmor.report.complete, pool: app.apparmor.report.pool } : null
-  process.stdout.write(`${JSON.stringify({ ready: true, mode, status })}\n`)
-}
-
-// ---------------------------------------------------------------------------------------------
 // Guest: the driver
 
 function startServer(mode) {
-  const argv = [process.execPath, HERE, '--server', mode, String(PORTS[mode])]
+  const argv = [process.execPath, SERVER, mode, String(PORTS[mode])]
   const confined = mode === 'adapter' ? ['aa-exec', '-p', 'aam-web-boot', '--', ...argv] : argv
   // With 2 vCPUs: the servers on CPU 1, the load generator (this process) on CPU 0.
   const full = os.cpus().length > 1 ? ['taskset', '-c', '1', ...confined] : confined
@@ -100,6 +86,22 @@ function load(port, seconds) {
   })
 }
 
+/**
+ * CPU time a process has run, in ns: the sum of its threads' sum_exec_runtime (the first field
+ * of /proc/<pid>/task/<tid>/schedstat), which the scheduler keeps exactly (not sampled by ticks).
+ */
+function cpuNs(pid) {
+  let ns = 0
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0])
+    } catch {
+      // the thread exited meanwhile
+    }
+  }
+  return ns
+}
+
 /** Busy and total jiffies of each CPU (/proc/stat). */
 function cpuTimes() {
   const out = {}
@@ -122,14 +124,17 @@ async function guest(rounds, seconds) {
   // (and which server started first): it alternates between pairs, so neither side always
   // has the first place.
   const both = async (secs, order) => {
+    const cpu0 = Object.fromEntries(MODES.map((m) => [m, cpuNs(servers[m].child.pid)]))
     const r = await Promise.all(order.map((m) => load(PORTS[m], secs)))
-    return Object.fromEntries(order.map((m, i) => [m, r[i]]))
+    const cpu1 = Object.fromEntries(MODES.map((m) => [m, cpuNs(servers[m].child.pid)]))
+    return Object.fromEntries(order.map((m, i) => [m, { rps: r[i], cpuSec: (cpu1[m] - cpu0[m]) / 1e9 }]))
   }
   const gens = []
+  let servers = {}
   const perGen = Math.ceil(rounds / GENERATIONS)
   for (let g = 0; g < GENERATIONS; g++) {
-    const servers = {}
-    const gen = { rps: { plain: [], adapter: [] }, warm: { plain: [], adapter: [] } }
+    servers = {}
+    const gen = { rps: { plain: [], adapter: [] }, cpuSec: { plain: [], adapter: [] }, warm: { plain: [], adapter: [] } }
     try {
       const order = g % 2 === 0 ? MODES : [...MODES].reverse()
       for (const mode of order) servers[mode] = await startServer(mode)
@@ -141,14 +146,17 @@ async function guest(rounds, seconds) {
       // once until each one's last two windows agree within 5 % (at least 4, at most 15).
       for (let w = 0; ; w++) {
         const r = await both(WARMUP_SECONDS, order)
-        for (const mode of MODES) gen.warm[mode].push(Math.round(r[mode]))
+        for (const mode of MODES) gen.warm[mode].push(Math.round(r[mode].rps))
         const steady = (xs) => xs.length >= 4 && Math.abs(xs.at(-1) - xs.at(-2)) <= 0.05 * xs.at(-2)
         if (MODES.every((m) => steady(gen.warm[m])) || w >= 14) break
       }
       const before = cpuTimes()
       for (let i = 0; i < perGen; i++) {
         const r = await both(seconds, order)
-        for (const mode of MODES) gen.rps[mode].push(r[mode])
+        for (const mode of MODES) {
+          gen.rps[mode].push(r[mode].rps)
+          gen.cpuSec[mode].push(r[mode].cpuSec)
+        }
       }
       const after = cpuTimes()
       gen.cpuBusy = Object.fromEntries(Object.keys(after).map((c) => [c, round((after[c].busy - before[c].busy) / Math.max(1, after[c].total - before[c].total), 2)]))
@@ -186,6 +194,9 @@ export async function bench({ rounds = ROUNDS, seconds = SECONDS, smp = 2 } = {}
   const all = (mode) => out.gens.flatMap((g) => g.rps[mode])
   const windowRatios = (g) => g.rps.adapter.map((a, i) => a / g.rps.plain[i])
   const ratios = out.gens.flatMap(windowRatios)
+  // The same windows, each server's requests divided by its own CPU time in that window.
+  const cpuRatios = (g) => g.rps.adapter.map((a, i) => (a / g.cpuSec.adapter[i]) / (g.rps.plain[i] / g.cpuSec.plain[i]))
+  const perCpu = out.gens.flatMap(cpuRatios)
   const sorted = [...ratios].sort((x, y) => x - y)
   const q = (f) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))]
   const ratio = median(ratios)
@@ -201,11 +212,15 @@ export async function bench({ rounds = ROUNDS, seconds = SECONDS, smp = 2 } = {}
       unit: 'ms per request (1000 ÷ median req/s); ratio = median over simultaneous windows of the req/s ratio',
       detail: {
         medianRps: { plain: Math.round(median(all('plain'))), adapter: Math.round(median(all('adapter'))) },
+        perCpuSecondRatio: round(median(perCpu), 3),
+        cpuShare: round(median(out.gens.flatMap((g) => g.cpuSec.adapter.map((a, i) => a / (a + g.cpuSec.plain[i])))), 3),
         perWindowRatio: { min: round(sorted[0], 3), q1: round(q(0.25), 3), q3: round(q(0.75), 3), max: round(sorted[sorted.length - 1], 3) },
         // One server pair per generation: a process's steady rate varies by a few % from one
         // start to the next (JIT and GC), which fresh pairs average out.
         generations: out.gens.map((g) => ({
           medianRatio: round(median(windowRatios(g)), 3),
+          medianPerCpuRatio: round(median(cpuRatios(g)), 3),
+          medianCpuSec: { plain: round(median(g.cpuSec.plain), 3), adapter: round(median(g.cpuSec.adapter), 3) },
           medianRps: { plain: Math.round(median(g.rps.plain)), adapter: Math.round(median(g.rps.adapter)) },
           cpuBusy: g.cpuBusy,
           warmupRps: g.warm,
@@ -229,9 +244,7 @@ function skipped(reason) {
 // Entry points (only when run directly, or as the benchmark's own guest parts)
 
 const isMain = process.argv[1] !== undefined && path.resolve(process.argv[1]) === HERE
-if (isMain && process.argv[2] === '--server') {
-  await server(process.argv[3], Number(process.argv[4]))
-} else if (isMain && process.argv[2] === '--guest') {
+if (isMain && process.argv[2] === '--guest') {
   await guest(Number(process.argv[3] || ROUNDS), Number(process.argv[4] || SECONDS))
   process.exit(0)
 } else if (isMain) {
