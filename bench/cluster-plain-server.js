@@ -1,8 +1,7 @@
 'use strict'
 // The worker of examples/cluster-app/server.js without @apparmor-monkeys/cluster: what the same
-// application runs when it does not use the adapter. bench/cluster.mjs forks it for its plain
-// and by-hand (onexec) sides; the adapter side forks the example itself, so the adapter's
-// cost includes loading the package in every worker.
+// application runs when it does not use the adapter. bench/cluster.mjs forks it for its `bare`
+// side (the informational third row); its other sides fork the example itself.
 const cluster = require('node:cluster')
 const http = require('node:http')
 
