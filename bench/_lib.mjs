@@ -1,4 +1,5 @@
 // Shared by the bench files: interleaved A/B rounds and the row format of bench/run.mjs.
+import { randomInt } from 'node:crypto'
 import { hrtime } from 'node:process'
 
 export function median(values) {
@@ -7,26 +8,11 @@ export function median(values) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
 }
 
-/**
- * A seeded pseudo-random generator (mulberry32): the same seed gives the same sequence, so a
- * run's order can be repeated. Returns floats in [0, 1).
- */
-export function seededRandom(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
-/** A shuffled copy of `items` (Fisher–Yates), drawing from `random`. */
-export function shuffled(items, random) {
+/** A shuffled copy of `items` (Fisher–Yates). */
+export function shuffled(items) {
   const out = [...items]
   for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1))
+    const j = randomInt(i + 1)
     ;[out[i], out[j]] = [out[j], out[i]]
   }
   return out

@@ -36,7 +36,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { median, round, seededRandom, shuffled } from './_lib.mjs'
+import { median, round, shuffled } from './_lib.mjs'
 
 const HERE = fileURLToPath(import.meta.url)
 const REPO = path.resolve(path.dirname(HERE), '..')
@@ -45,8 +45,6 @@ const PLAIN_WORKER = path.join(REPO, 'bench', 'cluster-plain-server.js')
 const require = createRequire(import.meta.url)
 const BAR = 1.05
 const ROUNDS = 30
-/** The seed of the sides' order (see guest()); fixed, so a run can be repeated. */
-const SEED = 0x5eed
 const WARMUP = 2
 const PORT = 18300
 const HOST = '127.0.0.1'
@@ -120,16 +118,15 @@ async function guest(rounds) {
   const results = Object.fromEntries(
     Object.keys(placements).map((p) => [p, { total: Object.fromEntries(names.map((n) => [n, []])), forkCall: Object.fromEntries(names.map((n) => [n, []])), confirms: [] }]),
   )
-  const random = seededRandom(SEED)
   for (let i = 0; i < WARMUP + rounds; i++) {
-    for (const placement of shuffled(Object.keys(placements), random)) {
+    for (const placement of shuffled(Object.keys(placements))) {
       place(placements[placement])
       const out = results[placement]
-      // A new order every round, drawn at random (seeded): each side follows each other side
+      // A new order every round, drawn at random: each side follows each other side
       // about as often. A fixed rotation made every side follow the same neighbour, and what
       // a worker costs depends on the one before it (one more confined exec, caches it left):
       // that bias moved the onexec-vs-plain ratio by several %.
-      for (const side of shuffled(names, random)) {
+      for (const side of shuffled(names)) {
         const r = await sides[side]()
         if (i < WARMUP) continue
         out.total[side].push(r.total)

@@ -2,6 +2,7 @@ import t from 'tap'
 import { dpkgBuild, systemBinary } from '../../../src/emulate/commands/info/binaries'
 import { UNAME_VERIFIED_BUILDS } from '../../../src/emulate/commands/info/uname'
 import { liveSystemView } from '../../../src/emulate/commands/info/view'
+import { prng } from '../harness'
 import { check, env, report, tally, type Expect } from './helpers'
 
 const FLAGS = ['s', 'n', 'r', 'v', 'm', 'p', 'i', 'o']
@@ -21,18 +22,6 @@ const bin = systemBinary(view, 'uname')
 const verified = bin !== undefined && UNAME_VERIFIED_BUILDS.has(dpkgBuild(view, 'coreutils', bin) ?? '')
 /** -p, -i, -o and -a are answered only on verified coreutils builds. */
 const expectFor = (flags: string): Expect => (/[pioa]/.test(flags) && !verified ? 'null' : 'answer')
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 t.test('uname: every subset of the eight flags, clustered', async (t) => {
   const counts = tally()
