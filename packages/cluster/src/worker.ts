@@ -21,8 +21,9 @@ import fs = require('node:fs')
 /**
  * Set by the primary in the environment of every worker it forks under onWorkerFork():
  * `{"v":1,"profile":"web-worker","modes":["enforce","kill"],"preload":true}`. The worker
- * deletes it from `process.env` when it reads it, so the worker's own children do not inherit it. Not an
- * `APPARMOR_MONKEYS_*` name: core's register preload refuses variables it does not know.
+ * deletes it from `process.env` when it reads it, so the worker's own children do not inherit
+ * it. Not an `APPARMOR_MONKEYS_*` name: core's register preload refuses variables it does not
+ * know.
  */
 export const WORKER_ENV = 'AAM_CLUSTER_WORKER'
 
@@ -46,9 +47,9 @@ export interface WorkerEnv {
   /** The modes accepted after the profile name, e.g. `web-worker (enforce)`. */
   readonly modes: readonly string[]
   /**
-   * True when the primary put this file in the worker's execArgv as its preload: loading it
-   * checks the worker. Otherwise (`preload: false`) the worker checks itself when it calls
-   * onWorkerFork().
+   * True when the primary put this file in the worker's execArgv as its preload (or when its
+   * instructions cannot be read): loading it checks the worker. Otherwise (`preload: false`)
+   * the worker checks itself when it calls onWorkerFork().
    */
   readonly preload: boolean
 }
@@ -124,8 +125,9 @@ function parseEnv(raw: string | undefined): WorkerEnv | null {
   } catch {
     // malformed: handled below
   }
-  // The primary asked for a check we cannot read: treat it as a profile nothing matches.
-  return { v: PROTOCOL_VERSION, profile: UNREADABLE, modes: [], preload: false }
+  // The primary asked for a check we cannot read: treat it as a profile nothing matches, and
+  // check at load as a preload would (fail closed: the worker exits with status 78).
+  return { v: PROTOCOL_VERSION, profile: UNREADABLE, modes: [], preload: true }
 }
 
 function state(): WorkerState {
@@ -291,8 +293,5 @@ export function checkWorker(source: 'preload' | 'call'): WorkerSelfCheck | undef
 
 // The preload. Only where the primary's instructions are in the environment (they are removed
 // when read, so a second copy of this file, or the worker's own children, do not see them)
-// and say so; instructions that cannot be read check too, and so fail closed (status 78).
-if (process.env[WORKER_ENV] !== undefined) {
-  const env = state().env
-  if (env !== null && (env.preload || env.profile === UNREADABLE)) checkWorker('preload')
-}
+// and say so (instructions that cannot be read do, see parseEnv).
+if (process.env[WORKER_ENV] !== undefined && state().env?.preload === true) checkWorker('preload')
