@@ -123,17 +123,16 @@ async function guest(rounds, seconds) {
   // Both servers loaded during the same window; `order` says which one's load starts first
   // (and which server started first): it alternates between pairs, so neither side always
   // has the first place.
-  const both = async (secs, order) => {
+  const both = async (servers, secs, order) => {
     const cpu0 = Object.fromEntries(MODES.map((m) => [m, cpuNs(servers[m].child.pid)]))
     const r = await Promise.all(order.map((m) => load(PORTS[m], secs)))
     const cpu1 = Object.fromEntries(MODES.map((m) => [m, cpuNs(servers[m].child.pid)]))
     return Object.fromEntries(order.map((m, i) => [m, { rps: r[i], cpuSec: (cpu1[m] - cpu0[m]) / 1e9 }]))
   }
   const gens = []
-  let servers = {}
   const perGen = Math.ceil(rounds / GENERATIONS)
   for (let g = 0; g < GENERATIONS; g++) {
-    servers = {}
+    const servers = {}
     const gen = { rps: { plain: [], adapter: [] }, cpuSec: { plain: [], adapter: [] }, warm: { plain: [], adapter: [] } }
     try {
       const order = g % 2 === 0 ? MODES : [...MODES].reverse()
@@ -145,14 +144,14 @@ async function guest(rounds, seconds) {
       // steady rate (measured: ~120 req/s in the first windows, ~1000 once warm). Load both at
       // once until each one's last two windows agree within 5 % (at least 4, at most 15).
       for (let w = 0; ; w++) {
-        const r = await both(WARMUP_SECONDS, order)
+        const r = await both(servers, WARMUP_SECONDS, order)
         for (const mode of MODES) gen.warm[mode].push(Math.round(r[mode].rps))
         const steady = (xs) => xs.length >= 4 && Math.abs(xs.at(-1) - xs.at(-2)) <= 0.05 * xs.at(-2)
         if (MODES.every((m) => steady(gen.warm[m])) || w >= 14) break
       }
       const before = cpuTimes()
       for (let i = 0; i < perGen; i++) {
-        const r = await both(seconds, order)
+        const r = await both(servers, seconds, order)
         for (const mode of MODES) {
           gen.rps[mode].push(r[mode].rps)
           gen.cpuSec[mode].push(r[mode].cpuSec)
