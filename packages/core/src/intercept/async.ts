@@ -4,6 +4,8 @@ import type { SpawnCall } from './call'
 import { UV_EACCES, emulatedPid, endsProcess, signalName, writeToFd } from './emulated'
 import type { Engine } from './engine'
 import type { Emulability } from './policy'
+import { type AsyncRequest, describeCall, readAsyncCall } from './compat'
+import { reportFailOpen } from './diagnostics'
 import { usableCwd } from './sync'
 
 /**
@@ -15,7 +17,7 @@ import { usableCwd } from './sync'
  *
  * - passthrough: the native call.
  * - confine: the native call, inside `execConfiner(profile, …)`.
- * - deny: the handle is retired (see `retire`), the pipes are replaced by sockets that read
+ * - deny: the handle is retired (see `AsyncRequest.retire` in compat.ts), the pipes are replaced by sockets that read
  *   EOF, and UV_EACCES is returned; everything the caller then sees ('error' on nextTick,
  *   'close' with -13, no 'exit', pid undefined, the exec/execFile callback and promise
  *   shapes) is Node's own handling of a failed spawn.
@@ -54,7 +56,8 @@ export interface ProcessHandle {
   [key: symbol]: unknown
 }
 
-export type NativeAsyncSpawn = (this: ProcessHandle, options: AsyncSpawnOptions) => number
+/** The native spawn; its arguments differ between Node lines (see compat.ts). */
+export type NativeAsyncSpawn = (this: ProcessHandle, ...args: never[]) => number
 
 /** The ChildProcess that owns a handle, as far as the close bookkeeping needs it. */
 interface OwnerChild {
@@ -73,27 +76,6 @@ function ownerOf(handle: ProcessHandle): OwnerChild | undefined {
     ownerSymbol = Object.getOwnPropertySymbols(handle).find((s) => s.description === 'owner_symbol') ?? null
   }
   return ownerSymbol === null ? undefined : (handle[ownerSymbol] as OwnerChild | undefined)
-}
-
-/**
- * Options that make libuv fail before it forks (an inherited fd of -1 is EINVAL in
- * uv__process_init_stdio). Calling the native spawn with them leaves the handle initialized
- * and inactive, exactly like a spawn that failed: Node's later `handle.close()` is then valid
- * and frees it. A handle that never went through uv_spawn is never freed (measured: ~0.5 KB of
- * heap per call), so denied and emulated spawns "fail" this way instead. No process is created.
- */
-const RETIRE_OPTIONS = Object.freeze({
-  file: '/',
-  args: Object.freeze(['/']),
-  envPairs: Object.freeze([]),
-  stdio: Object.freeze([Object.freeze({ type: 'fd', fd: -1 })]),
-  detached: false,
-  windowsHide: false,
-  windowsVerbatimArguments: false,
-}) as unknown as AsyncSpawnOptions
-
-export function retire(native: NativeAsyncSpawn, handle: ProcessHandle): void {
-  native.call(handle, RETIRE_OPTIONS)
 }
 
 export function asyncCall(options: AsyncSpawnOptions): SpawnCall {
@@ -246,9 +228,10 @@ function replacePipes(child: OwnerChild | undefined, options: AsyncSpawnOptions)
  * sockets end on the next turn of the loop, and an IPC channel (fork) gets its EOF too, so
  * Node emits 'disconnect' and, once everything closed, 'close' with -13.
  */
-function deny(native: NativeAsyncSpawn, handle: ProcessHandle, options: AsyncSpawnOptions): number {
+function deny(native: NativeAsyncSpawn, handle: ProcessHandle, request: AsyncRequest): number {
+  const { options } = request
   const child = ownerOf(handle)
-  retire(native, handle)
+  request.retire(native, handle)
   const sockets = replacePipes(child, options)
   const ipc = options.stdio.find((s) => s.ipc === true)?.handle
   setImmediate(() => {
@@ -258,9 +241,10 @@ function deny(native: NativeAsyncSpawn, handle: ProcessHandle, options: AsyncSpa
   return UV_EACCES
 }
 
-function emulate(native: NativeAsyncSpawn, handle: ProcessHandle, options: AsyncSpawnOptions, result: EmulationResult): number {
+function emulate(native: NativeAsyncSpawn, handle: ProcessHandle, request: AsyncRequest, result: EmulationResult): number {
+  const { options } = request
   const child = ownerOf(handle) as OwnerChild
-  retire(native, handle)
+  request.retire(native, handle)
   const sockets = replacePipes(child, options)
   const fds = options.stdio.map((s) => ((s.type === 'inherit' || s.type === 'fd') && s.fd !== undefined ? s.fd : null))
   const run = new EmulatedRun(handle, result, sockets, fds)
@@ -278,34 +262,67 @@ function emulate(native: NativeAsyncSpawn, handle: ProcessHandle, options: Async
  * does not report through 'error'), after the stdio pipes and the handle are released; a
  * child already started (the confiner failed after the native call) is killed with SIGKILL.
  */
-function confine(engine: Engine, native: NativeAsyncSpawn, handle: ProcessHandle, options: AsyncSpawnOptions, profile: string): number {
+function confine(engine: Engine, native: NativeAsyncSpawn, handle: ProcessHandle, request: AsyncRequest, profile: string): number {
   const spawned: { err: number | null } = { err: null }
   try {
     return engine.options.execConfiner(profile, () => {
-      spawned.err = native.call(handle, options)
+      spawned.err = request.call(native, handle)
       return spawned.err
     })
   } catch (err) {
-    for (const s of options.stdio) if ((s.type === 'pipe' || s.type === 'overlapped') && s.handle) s.handle.close()
+    for (const s of request.options.stdio) if ((s.type === 'pipe' || s.type === 'overlapped') && s.handle) s.handle.close()
     if (spawned.err === 0) handle.kill(9) // libuv reaps it; Node's onexit then closes the handle
     else {
-      if (spawned.err === null) retire(native, handle)
+      if (spawned.err === null) request.retire(native, handle)
       handle.close()
     }
     throw err
   }
 }
 
-export function runAsync(engine: Engine, native: NativeAsyncSpawn, handle: ProcessHandle, options: AsyncSpawnOptions): number {
-  const verdict = engine.decide(asyncCall(options), asyncEmulability(handle, options))
+/**
+ * One call of the native spawn through the interception. A call whose shape is not understood
+ * (compat.ts), or whose decision fails unexpectedly, goes to the native function untouched:
+ * the interception fails open, and the kernel decides. Only a confinement failure is thrown
+ * (confinement fails closed).
+ */
+export function runAsync(engine: Engine, native: NativeAsyncSpawn, handle: ProcessHandle, args: readonly unknown[], detachedBit: number | null): number {
+  const request = readAsyncCall(args, detachedBit)
+  if (request === null) {
+    reportFailOpen('spawn', `Process.prototype.spawn called with ${describeCall(args)}`)
+    return Reflect.apply(native, handle, args) as number
+  }
+  let verdict
+  try {
+    verdict = engine.decide(asyncCall(request.options), asyncEmulability(handle, request.options))
+  } catch (err) {
+    reportFailOpen('spawn', `the decision failed (${(err as Error)?.message ?? String(err)})`)
+    return request.call(native, handle)
+  }
   switch (verdict.decision) {
     case 'emulate':
-      return emulate(native, handle, options, verdict.result as EmulationResult)
+      return emulate(native, handle, request, verdict.result as EmulationResult)
     case 'deny':
-      return deny(native, handle, options)
+      return deny(native, handle, request)
     case 'confine':
-      return confine(engine, native, handle, options, verdict.profile as string)
+      return confine(engine, native, handle, request, verdict.profile as string)
     default:
-      return native.call(handle, options)
+      return request.call(native, handle)
+  }
+}
+
+/**
+ * Frees the handle install() made to reach `Process.prototype` when process_wrap's binding is
+ * unavailable, on the first spawn (whose shape shows how the native call is made on this
+ * line). If that shape is not understood, the handle stays (a one-time ~0.5 KB).
+ */
+export function retireProbe(native: NativeAsyncSpawn, probe: ProcessHandle, args: readonly unknown[]): void {
+  const request = readAsyncCall(args, null)
+  if (request === null) return
+  try {
+    request.retire(native, probe)
+    probe.close()
+  } catch {
+    // spawning is not allowed at all here (permission model without --allow-child-process)
   }
 }

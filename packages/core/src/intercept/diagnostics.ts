@@ -18,7 +18,7 @@ export interface ExecEvent {
   /** Its arguments, argv[0] excluded (`['-c', line]` for shell lines). */
   readonly args: readonly string[]
   readonly decision: Decision
-  /** Why: which rule applied, or `emulated`, or `unknown` (the default policy). */
+  /** Why: which rule applied, or `emulated`, or `unknown` (the default policy), or `fail-open` (not understood: see `detail`). */
   readonly reason: DecisionReason
   /** The profile of a `confine` decision. */
   readonly profile?: string
@@ -30,6 +30,11 @@ export interface ExecEvent {
   readonly stack: string
   /** Set when the emulator threw (the request was then decided as if it could not answer). */
   readonly emulatorError?: string
+  /**
+   * For reason `fail-open`: what the interception did not understand (a native call's shape,
+   * types only, or an internal failure). The call went to Node's original untouched.
+   */
+  readonly detail?: string
 }
 
 const channel = dc.channel(EXEC_CHANNEL)
@@ -40,6 +45,20 @@ export function hasSubscribers(): boolean {
 
 export function publish(event: ExecEvent): void {
   channel.publish(event)
+}
+
+const failOpenReported = new Set<string>()
+
+/**
+ * Reports a call the interception handed to Node's original because it did not understand it
+ * (an unknown native call shape, or a failure of its own): once per layer and process, to the
+ * first subscriber that hears it (the decision log is one). The event has decision
+ * `passthrough`, reason `fail-open`, and says what was not understood in `detail`.
+ */
+export function reportFailOpen(api: ExecEvent['api'], detail: string): void {
+  if (failOpenReported.has(api) || !channel.hasSubscribers) return
+  failOpenReported.add(api)
+  publish({ command: '', file: '', args: [], decision: 'passthrough', reason: 'fail-open', api, durationNs: 0, stack: callerStack(), detail })
 }
 
 /** Calls `fn` with every decision until the returned function is called. */

@@ -1,12 +1,13 @@
 import type * as Options from '../options'
 import type { CommandRule, InterceptOptions, ResolvedInterceptOptions, UnknownPolicy } from '../options'
-import type { AsyncSpawnOptions, NativeAsyncSpawn, ProcessHandle } from './async'
+import type { NativeAsyncSpawn, ProcessHandle } from './async'
 import type { Engine } from './engine'
 import type { LogSink } from './log'
 import type * as Runtime from './runtime'
 import type { Verdict } from './policy'
-import type { NativeSyncSpawn, RawSyncResult, SyncSpawnOptions } from './sync'
-import type { RunDecided, SyncExports } from './sync-api'
+import type { NativeSyncSpawn } from './sync'
+import { binding, detachedFlagOf, pendingDeprecation } from './compat'
+import type { ApiLayerMode, RunDecided, SyncExports } from './sync-api'
 
 /**
  * install() / uninstall() / status(): the patches that bring every way JS starts a process
@@ -101,26 +102,9 @@ function currentEngine(): Engine | null {
   return installed.engine
 }
 
-/**
- * `process.binding` (deprecated, absent from @types/node). It throws ERR_ACCESS_DENIED under
- * the permission model. Under --pending-deprecation it prints DEP0111 once; with
- * --throw-deprecation as well, that warning would be thrown (asynchronously, killing the
- * process), so it is not called at all then.
- */
-function binding(name: string): unknown {
-  if (pendingDeprecation() && process.throwDeprecation) {
-    throw Object.assign(new Error('--pending-deprecation with --throw-deprecation would make DEP0111 fatal'), { code: 'DEP0111' })
-  }
-  return (process as unknown as { binding(name: string): unknown }).binding(name)
-}
-
 function errorCode(err: unknown): string {
   const e = err as { code?: unknown; message?: unknown }
   return typeof e.code === 'string' ? e.code : String(e.message ?? err)
-}
-
-function pendingDeprecation(): boolean {
-  return process.execArgv.includes('--pending-deprecation') || /(^|\s)--pending-deprecation(\s|$)/.test(process.env['NODE_OPTIONS'] ?? '') || process.env['NODE_PENDING_DEPRECATION'] === '1'
 }
 
 /** Puts `hook` on `target[key]`; the returned function restores the original descriptor if the hook is still there. */
@@ -135,10 +119,10 @@ function patch(target: object, key: string, hook: unknown): () => void {
 /** A verdict made by the API layer, for the binding call the original function is about to make. */
 let preDecided: Verdict | null = null
 
-function replaceSyncExports(restore: (() => void)[], runDecided: RunDecided): void {
+function replaceSyncExports(restore: (() => void)[], mode: ApiLayerMode): void {
   const cp = require('node:child_process') as SyncExports
   const original: SyncExports = { spawnSync: cp.spawnSync, execSync: cp.execSync, execFileSync: cp.execFileSync }
-  const replacements = runtime().syncApiReplacements(original, currentEngine, runDecided)
+  const replacements = runtime().syncApiReplacements(original, currentEngine, mode)
   const { syncBuiltinESMExports } = require('node:module') as typeof import('node:module')
   // Undone in reverse order: the ESM named exports are synced again after the exports are back.
   restore.push(() => syncBuiltinESMExports())
@@ -204,18 +188,19 @@ function installSync(restore: (() => void)[]): LayerStatus {
     const replaceExports = (): void => {
       if (exportsReplaced) return
       exportsReplaced = true
-      replaceSyncExports(restore, throughBinding)
+      replaceSyncExports(restore, { runDecided: throughBinding, handsDownDeny: true })
     }
     restore.push(
-      patch(spawnSync, 'spawn', function spawn(this: unknown, options: SyncSpawnOptions) {
+      patch(spawnSync, 'spawn', function spawn(this: unknown, ...args: unknown[]) {
         const engine = currentEngine()
-        if (engine === null) return native.call(this, options)
-        const nativeCall = (o: SyncSpawnOptions): RawSyncResult => native.call(this, o)
+        if (engine === null) return Reflect.apply(native, this, args)
         const verdict = preDecided
         preDecided = null
-        if (verdict !== null) return runtime().applySyncVerdict(engine, verdict, options, nativeCall)
+        // A verdict the API layer made (passthrough or confine: it answers emulate and deny
+        // itself) applies to exactly this native call, made with Node's own arguments.
+        if (verdict !== null) return runtime().applyHandedDown(engine, verdict, () => Reflect.apply(native, this, args))
         if (!exportsReplaced) replaceExports()
-        return runtime().runSync(engine, options, nativeCall)
+        return runtime().runSync(engine, this, args, native)
       }),
     )
     if (childProcessLoaded()) replaceExports()
@@ -230,9 +215,12 @@ function installSync(restore: (() => void)[]): LayerStatus {
     }
   }
   failure ??= 'spawn_sync.spawn is not a function'
-  replaceSyncExports(restore, (verdict, run) => {
-    const engine = currentEngine()
-    return verdict.decision === 'confine' && engine !== null ? engine.options.execConfiner(verdict.profile as string, run) : run()
+  replaceSyncExports(restore, {
+    handsDownDeny: false,
+    runDecided: (verdict, run) => {
+      const engine = currentEngine()
+      return verdict.decision === 'confine' && engine !== null ? engine.options.execConfiner(verdict.profile as string, run) : run()
+    },
   })
   return {
     active: true,
@@ -245,20 +233,19 @@ function installAsync(restore: (() => void)[]): LayerStatus {
   let proto: { spawn?: unknown } | undefined
   let via = "process.binding('process_wrap').Process.prototype.spawn"
   let failure: string | undefined
+  let detachedBit: number | null = null
+  /** A handle made only to reach the prototype: retired by the first call (which shows the call shape), then closed. */
+  let probe: ProcessHandle | null = null
   try {
-    proto = (binding('process_wrap') as { Process: { prototype: { spawn?: unknown } } }).Process.prototype
+    const processWrap = binding('process_wrap') as { Process: { prototype: { spawn?: unknown } } }
+    proto = processWrap.Process.prototype
+    detachedBit = detachedFlagOf(processWrap)
   } catch (err) {
     failure = errorCode(err)
     const { ChildProcess } = require('node:child_process') as { ChildProcess: new () => { _handle: ProcessHandle } }
-    const handle = new ChildProcess()._handle
-    proto = Object.getPrototypeOf(handle) as { spawn?: unknown }
+    probe = new ChildProcess()._handle
+    proto = Object.getPrototypeOf(probe) as { spawn?: unknown }
     via = 'Process.prototype.spawn (reached through a ChildProcess handle)'
-    try {
-      runtime().retire(proto.spawn as NativeAsyncSpawn, handle)
-      handle.close()
-    } catch {
-      // spawning is not allowed at all here (permission model without --allow-child-process)
-    }
   }
   if (typeof proto?.spawn !== 'function') {
     // Not seen on any Node this supports; without it no async spawn could be decided: fail closed.
@@ -267,16 +254,23 @@ function installAsync(restore: (() => void)[]): LayerStatus {
   }
   const native = proto.spawn as NativeAsyncSpawn
   restore.push(
-    patch(proto, 'spawn', function spawn(this: ProcessHandle, options: AsyncSpawnOptions) {
+    patch(proto, 'spawn', function spawn(this: ProcessHandle, ...args: unknown[]) {
+      if (probe !== null) {
+        const handle = probe
+        probe = null
+        runtime().retireProbe(native, handle, args)
+      }
       const engine = currentEngine()
-      if (engine === null) return native.call(this, options)
-      return runtime().runAsync(engine, native, this, options)
+      if (engine === null) return Reflect.apply(native, this, args)
+      return runtime().runAsync(engine, native, this, args, detachedBit)
     }),
   )
   return {
     active: true,
     via,
-    detail: 'spawn, exec, execFile, fork, their promisified forms and cluster workers' + (failure === undefined ? '' : ` (process.binding: ${failure})`),
+    detail:
+      'spawn, exec, execFile, fork, their promisified forms and cluster workers; native calls in a shape not understood are passed through (fail open)' +
+      (failure === undefined ? '' : ` (process.binding: ${failure})`),
   }
 }
 

@@ -22,7 +22,8 @@ import { SHELL_BUILTINS, commandWords } from './programs'
  * 5. `unknown`: the configured default (`passthrough` unless set to `deny`).
  */
 
-export type DecisionReason = 'deny-rule' | 'emulated' | 'confine-rule' | 'allow-rule' | 'unknown'
+/** `fail-open`: the interception did not understand the call and handed it to Node's original. */
+export type DecisionReason = 'deny-rule' | 'emulated' | 'confine-rule' | 'allow-rule' | 'unknown' | 'fail-open'
 
 export interface Verdict {
   readonly decision: Decision

@@ -3,8 +3,8 @@
  * register preload only loads options.ts and install.ts at boot.
  */
 export { Engine } from './engine'
-export { applySyncVerdict, runSync } from './sync'
-export { runAsync, retire } from './async'
+export { applyHandedDown, runSync } from './sync'
+export { runAsync, retireProbe } from './async'
 export { syncApiReplacements } from './sync-api'
 export { openLog } from './log'
 export { subscribe } from './diagnostics'

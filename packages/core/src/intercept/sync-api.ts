@@ -35,8 +35,22 @@ export interface SyncExports {
   execFileSync: ExecFileSyncFn
 }
 
-/** Runs the original function for a passthrough or confine verdict made by this layer. */
+/**
+ * Runs the original function for a verdict made by this layer: passthrough and confine always,
+ * deny only where `handsDownDeny` is true (the binding hook then answers the native call).
+ */
 export type RunDecided = <T>(verdict: Verdict, run: () => T) => T
+
+/** How this layer sits: on top of the binding hook, or alone (Node's permission model). */
+export interface ApiLayerMode {
+  readonly runDecided: RunDecided
+  /**
+   * True when a deny verdict can be handed to the binding hook: Node's own code then builds
+   * the error, which is exact on every line by construction. False when this layer is alone,
+   * and rebuilds it (see `nullOutput`).
+   */
+  readonly handsDownDeny: boolean
+}
 
 type Opts = Record<string, unknown>
 
@@ -151,14 +165,31 @@ function apiCall(n: Normalized): SpawnCall {
   return { api: 'spawnSync', file: n.options.file, argv: n.options.args, env: n.env, cwd: n.options.cwd }
 }
 
+let nullOutputSeen: { value: null | undefined } | undefined
+
+/**
+ * What internal spawnSync sets `stdout`/`stderr` to when the binding returned no output (a
+ * spawn that failed): `null` on some lines, `undefined` on others. Observed once, from Node
+ * itself: a spawnSync of a path that does not exist (it forks, and the exec fails with
+ * ENOENT, which the kernel answers before any LSM hook, so no audit record). Only needed
+ * where this layer is alone and denies a call, which is rare.
+ */
+function nullOutput(original: SyncExports): null | undefined {
+  if (nullOutputSeen === undefined) {
+    const r = original.spawnSync('/nonexistent/apparmor-monkeys-probe', [], { stdio: 'ignore' }) as { stdout?: null }
+    nullOutputSeen = { value: r.stdout === null ? null : undefined }
+  }
+  return nullOutputSeen.value
+}
+
 /** What internal spawnSync builds from the raw result. */
-function finish(raw: RawSyncResult, n: Normalized): Record<string, unknown> {
+function finish(raw: RawSyncResult, n: Normalized, original: SyncExports): Record<string, unknown> {
   const result: Record<string, unknown> = { ...raw }
   const encoding = n.encoding
   const output = raw.output === null ? null : raw.output.map((b) => (b !== null && encoding !== undefined && encoding !== 'buffer' ? b.toString(encoding as BufferEncoding) : b))
   result['output'] = output
-  result['stdout'] = output && output[1]
-  result['stderr'] = output && output[2]
+  result['stdout'] = output === null ? nullOutput(original) : output[1]
+  result['stderr'] = output === null ? nullOutput(original) : output[2]
   if (raw.error !== undefined) {
     const err = errnoException(raw.error, `spawnSync ${n.options.file}`) as NodeJS.ErrnoException & { spawnargs?: string[] }
     err.path = n.options.file
@@ -194,24 +225,24 @@ function execSyncError(ret: Record<string, unknown>, args: readonly string[] | u
   return undefined
 }
 
-/** The raw result of a deny or emulate verdict; otherwise the value of the original call. */
-function decideRaw(engine: Engine, n: Normalized, run: () => unknown, runDecided: RunDecided): { raw: RawSyncResult } | { value: unknown } {
+/** The raw result of an emulate verdict (or a deny this layer answers); otherwise the value of the original call. */
+function decideRaw(engine: Engine, n: Normalized, run: () => unknown, mode: ApiLayerMode): { raw: RawSyncResult } | { value: unknown } {
   const verdict = engine.decide(apiCall(n), syncEmulability(n.options))
   if (verdict.decision === 'emulate') return { raw: emulatedSyncResult(n.options, verdict.result as EmulationResult) }
-  if (verdict.decision === 'deny') return { raw: deniedSyncResult() }
-  return { value: runDecided(verdict, run) }
+  if (verdict.decision === 'deny' && !mode.handsDownDeny) return { raw: deniedSyncResult() }
+  return { value: mode.runDecided(verdict, run) }
 }
 
 /** The replacements for the three exports, bound to the originals and the current engine. */
-export function syncApiReplacements(original: SyncExports, currentEngine: () => Engine | null, runDecided: RunDecided): SyncExports {
+export function syncApiReplacements(original: SyncExports, currentEngine: () => Engine | null, mode: ApiLayerMode): SyncExports {
   return {
     spawnSync: function spawnSync(this: unknown, ...callArgs: unknown[]) {
       const engine = currentEngine()
       const run = (): unknown => Reflect.apply(original.spawnSync, this, callArgs)
       const n = engine === null ? null : normalize(callArgs[0], callArgs[1], callArgs[2])
       if (engine === null || n === null) return run()
-      const d = decideRaw(engine, n, run, runDecided)
-      return 'value' in d ? d.value : finish(d.raw, n)
+      const d = decideRaw(engine, n, run, mode)
+      return 'value' in d ? d.value : finish(d.raw, n, original)
     } as SpawnSyncFn,
 
     execSync: function execSync(this: unknown, ...callArgs: unknown[]) {
@@ -223,9 +254,9 @@ export function syncApiReplacements(original: SyncExports, currentEngine: () => 
       const shell = options?.['shell']
       const n = normalize(command, undefined, { ...options, shell: typeof shell === 'string' ? shell : true })
       if (n === null) return run()
-      const d = decideRaw(engine, n, run, runDecided)
+      const d = decideRaw(engine, n, run, mode)
       if ('value' in d) return d.value
-      const ret = finish(d.raw, n)
+      const ret = finish(d.raw, n, original)
       copyStderr(ret, n)
       const err = execSyncError(ret, undefined, command)
       if (err) throw err
@@ -247,9 +278,9 @@ export function syncApiReplacements(original: SyncExports, currentEngine: () => 
       if (!isPlainOptions(opts)) return run()
       const n = normalize(file, userArgs, opts)
       if (n === null) return run()
-      const d = decideRaw(engine, n, run, runDecided)
+      const d = decideRaw(engine, n, run, mode)
       if ('value' in d) return d.value
-      const ret = finish(d.raw, n)
+      const ret = finish(d.raw, n, original)
       copyStderr(ret, n)
       const argv0 = opts?.['argv0']
       const errArgs = [typeof argv0 === 'string' && argv0 ? argv0 : file, ...(userArgs as string[])]

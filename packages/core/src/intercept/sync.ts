@@ -5,6 +5,8 @@ import type { SpawnCall } from './call'
 import { UV_EACCES, UV_ENOBUFS, emulatedPid, writeToFd } from './emulated'
 import type { Engine } from './engine'
 import type { Emulability, Verdict } from './policy'
+import { callSync, describeCall, readSyncCall } from './compat'
+import { reportFailOpen } from './diagnostics'
 
 /**
  * The synchronous funnel: `process.binding('spawn_sync').spawn(options)`, which spawnSync,
@@ -129,7 +131,39 @@ export function applySyncVerdict(engine: Engine, verdict: Verdict, options: Sync
   }
 }
 
-/** Runs one normalized sync request through the engine's decision. */
-export function runSync(engine: Engine, options: SyncSpawnOptions, native: NativeSyncSpawn): RawSyncResult {
-  return applySyncVerdict(engine, engine.decide(syncCall(options), syncEmulability(options)), options, native)
+/**
+ * Applies a verdict the API layer made (passthrough, confine or deny) to the native call it
+ * led to, made with Node's own arguments (`run`): Node's own code then builds what the caller
+ * sees, exactly as this line of Node builds it. (Emulated answers are built by the API layer.)
+ */
+export function applyHandedDown(engine: Engine, verdict: Verdict, run: () => RawSyncResult): RawSyncResult {
+  switch (verdict.decision) {
+    case 'confine':
+      return engine.options.execConfiner(verdict.profile as string, run)
+    case 'deny':
+      return deniedSyncResult()
+    default:
+      return run()
+  }
+}
+
+/**
+ * Runs one call of the sync binding through the engine's decision. A call whose shape is not
+ * understood (compat.ts), or whose decision fails unexpectedly, goes to the native function
+ * untouched (fail open); only a confinement failure is thrown.
+ */
+export function runSync(engine: Engine, self: unknown, args: readonly unknown[], native: NativeSyncSpawn): RawSyncResult {
+  const options = readSyncCall(args)
+  if (options === null) {
+    reportFailOpen('spawnSync', `spawn_sync.spawn called with ${describeCall(args)}`)
+    return callSync(native, self, args)
+  }
+  let verdict
+  try {
+    verdict = engine.decide(syncCall(options), syncEmulability(options))
+  } catch (err) {
+    reportFailOpen('spawnSync', `the decision failed (${(err as Error)?.message ?? String(err)})`)
+    return callSync(native, self, args)
+  }
+  return applySyncVerdict(engine, verdict, options, (o) => native.call(self, o))
 }

@@ -21,12 +21,16 @@ t.test('deny reproduces the kernel EACCES of every API, and runs nothing', async
   // The facts of the notes (command-outputs.md §3), on the real side: the comparison above
   // is only worth something if the real side is the documented EACCES.
   const real = result.real as Record<string, any>
+  // With no output, spawnSync's stdout/stderr are null on some Node lines and undefined on
+  // others (the denied side above must match whichever this line gives).
+  const none = real.spawnSync.returned.stdout
+  t.ok(none === null || none === '[undefined]', `stdout of a failed spawnSync: ${none}`)
   t.match(real.execSync.threw, {
     $error: 'Error',
     keys: ['errno', 'code', 'syscall', 'path', 'spawnargs', 'error', 'status', 'signal', 'output', 'pid', 'stdout', 'stderr'],
-    props: { message: `spawnSync ${file} EACCES`, errno: -13, code: 'EACCES', syscall: `spawnSync ${file}`, path: file, spawnargs: ['-c', 'x'], error: '[self]', status: null, signal: null, output: null, pid: 0, stdout: null, stderr: null },
+    props: { message: `spawnSync ${file} EACCES`, errno: -13, code: 'EACCES', syscall: `spawnSync ${file}`, path: file, spawnargs: ['-c', 'x'], error: '[self]', status: null, signal: null, output: null, pid: 0, stdout: none, stderr: none },
   })
-  t.match(real.spawnSync.returned, { error: { props: { code: 'EACCES' } }, status: null, signal: null, output: null, pid: 0, stdout: null, stderr: null })
+  t.match(real.spawnSync.returned, { error: { props: { code: 'EACCES' } }, status: null, signal: null, output: null, pid: 0, stdout: none, stderr: none })
   t.same(real.spawn.events.map((e: unknown[]) => e[0]), ['error', 'close'])
   t.equal(real.spawn.events[1][1], -13)
   t.equal(real.spawn.at.pid, '[undefined]')

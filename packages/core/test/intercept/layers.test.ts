@@ -5,7 +5,10 @@ import t from 'tap'
 import * as path from 'node:path'
 import { DIST, FIXTURES, jsonFixture, markerScript, node } from './helpers'
 
-const PERMISSION = (dir: string) => ['--experimental-permission', '--allow-fs-read=*', `--allow-fs-write=${dir}`, '--allow-child-process']
+import { permissionFlag } from '../../src/intercept/compat'
+
+// The permission model's flag differs between Node lines (compat.ts detects it).
+const PERMISSION = (dir: string) => [permissionFlag() as string, '--allow-fs-read=*', `--allow-fs-write=${dir}`, '--allow-child-process']
 
 t.test('install patches the two native funnels once; uninstall restores the exact descriptors', async (t) => {
   const dir = t.testdir({})
