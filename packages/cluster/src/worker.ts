@@ -198,7 +198,29 @@ const LSM_ATTR = 'attr/apparmor/current'
  * the LSM-specific file; only if it is missing does libapparmor's probe (attrSubPath) run and
  * decide, so the usual case costs no probe (each call a worker makes delays its start).
  */
+/** procfs's f_type (PROC_SUPER_MAGIC): a label read from any other filesystem proves nothing. */
+const PROC_SUPER_MAGIC = 0x9fa0
+
+/** Why `p` cannot be trusted as procfs, or undefined when it is procfs (or gone: the read decides). */
+function notProcfs(p: string): NonNullable<ConfirmMessage['error']> | undefined {
+  let type: number
+  try {
+    type = Number(fs.statfsSync(p).type)
+  } catch (err) {
+    const errno = errnoOf(err)
+    if (errno === 'ENOENT' || errno === 'ESRCH') return undefined
+    return { code: 'ERR_AA_UNAVAILABLE', errno, message: `cannot check that ${p} is procfs (${errno})` }
+  }
+  if (type === PROC_SUPER_MAGIC) return undefined
+  return {
+    code: 'ERR_AA_FAKE_PROCFS',
+    message: `${p} is not procfs (f_type 0x${type.toString(16)}): something is mounted over /proc, so the labels read there prove nothing`,
+  }
+}
+
 function readThreads(): { threads: ThreadReport[] } | { error: NonNullable<ConfirmMessage['error']> } {
+  const fake = notProcfs('/proc') ?? notProcfs('/proc/self/task')
+  if (fake !== undefined) return { error: fake }
   let tids: string[]
   try {
     tids = fs.readdirSync('/proc/self/task')
@@ -215,6 +237,8 @@ function readThreads(): { threads: ThreadReport[] } | { error: NonNullable<Confi
     const file = `/proc/self/task/${tid}/${sub}`
     let text: string
     try {
+      const wrong = notProcfs(file)
+      if (wrong !== undefined) return { error: wrong }
       text = fs.readFileSync(file, 'utf8')
     } catch (err) {
       const errno = errnoOf(err)

@@ -37,6 +37,18 @@ export const ErrorCodes = {
   NOT_CONFINED: 'ERR_AA_NOT_CONFINED',
   /** An option has a wrong type or value. */
   OPTIONS: 'ERR_AA_OPTIONS',
+  /**
+   * A /proc path the kernel interface was about to trust is not on procfs (something is
+   * mounted over /proc, /proc/self/task or an attr directory: a volume, a tmpfs, a bind mount).
+   * Nothing was written: an attr file that is not procfs's would not reach the kernel.
+   */
+  FAKE_PROCFS: 'ERR_AA_FAKE_PROCFS',
+  /**
+   * confine(): libuv's pool threads could not be paired with their park connections within
+   * the timeout because other processes kept connecting to the park socket (each stranger is
+   * refused and closed). No pool thread is left parked; nothing was changed.
+   */
+  PARK_FAILED: 'ERR_AA_PARK_FAILED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

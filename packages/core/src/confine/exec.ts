@@ -1,5 +1,5 @@
 import { AppArmorError, ErrorCodes } from '../errors'
-import { kernel as defaultKernel, type Kernel, validateProfileName } from '../kernel'
+import { asCall, kernel as defaultKernel, type Kernel, validateProfileName } from '../kernel'
 
 /**
  * Exec-time confinement: the child starts in `profile` from its first instruction (before
@@ -37,15 +37,19 @@ function restoreTarget(k: Kernel): string {
 export function withExecProfile<T>(profile: string, spawn: () => T, options: ExecConfinerOptions = {}): T {
   const name = validateProfileName(profile, 'withExecProfile')
   const k = options.kernel ?? defaultKernel()
+  // Every kernel read and write below checks that /proc is procfs (ERR_AA_FAKE_PROCFS, named
+  // withExecProfile(name)): onexec written to a file that is not procfs's would start the
+  // child unconfined while this call reported success.
   if (options.restore === false) {
-    k.changeOnExec(name)
+    asCall('withExecProfile', name, () => k.changeOnExec(name))
     return spawn()
   }
-  const back = restoreTarget(k)
+  const back = asCall('withExecProfile', name, () => restoreTarget(k))
   if (back !== 'unconfined') {
     try {
       k.permProfile(back)
     } catch (err) {
+      if (err instanceof AppArmorError && err.code === ErrorCodes.FAKE_PROCFS) asCall('withExecProfile', name, () => { throw err })
       throw new AppArmorError(
         ErrorCodes.RESTORE_FAILED,
         `withExecProfile(${JSON.stringify(name)}): this thread's onexec could not be restored afterwards, because ` +
@@ -54,7 +58,7 @@ export function withExecProfile<T>(profile: string, spawn: () => T, options: Exe
       )
     }
   }
-  k.changeOnExec(name)
+  asCall('withExecProfile', name, () => k.changeOnExec(name))
   let result: T
   try {
     result = spawn()

@@ -1,6 +1,6 @@
 import { isMainThread } from 'node:worker_threads'
 import { AppArmorError, ErrorCodes } from '../errors'
-import { kernel as defaultKernel, type Kernel, type Label, type ThreadChange, validateProfileName } from '../kernel'
+import { asCall, kernel as defaultKernel, type Kernel, type Label, type ThreadChange, validateProfileName } from '../kernel'
 import { relabelPool } from './pool'
 import { ioUringEnabled, runtimeThreadCount, threadpoolSize } from './threads'
 
@@ -65,8 +65,8 @@ function refuseIoUring(profile: string): void {
 }
 
 function classify(k: Kernel, profile: string, pool: ReadonlySet<number>): ConfinedThread[] {
-  const labels = k.threadLabels()
-  const expectedRuntime = runtimeThreadCount()
+  const labels = asCall('confine', profile, () => k.threadLabels({ operation: 'confine', name: profile }))
+  const expectedRuntime = asCall('confine', profile, runtimeThreadCount)
   const others = labels.filter((l) => !l.main && !pool.has(l.tid))
   const minPool = pool.size ? Math.min(...pool) : Number.POSITIVE_INFINITY
   // Node's own start-up threads are the lowest tids after main and exist before any pool thread.
@@ -121,7 +121,7 @@ function finish(
 }
 
 function threadScope(k: Kernel, profile: string, started: bigint): ConfineReport {
-  const change: ThreadChange = k.changeProfile(profile)
+  const change: ThreadChange = asCall('confine', profile, () => k.changeProfile(profile))
   const me = change.thread.tid ?? -1
   const threads: ConfinedThread[] = [{ tid: me, role: 'unknown', label: change.current.raw, confined: change.current.label === profile }]
   return {
@@ -150,14 +150,14 @@ export async function confine(profile: string, options: ConfineOptions = {}): Pr
   const k = options.kernel ?? defaultKernel()
   const strict = options.strict ?? DEFAULTS.strict
   if (!isMainThread) return threadScope(k, name, started)
-  refuseIoUring(name)
+  asCall('confine', name, () => refuseIoUring(name))
 
-  const before = k.threadLabels()
-  const previous = k.getCon()
-  const noPool = before.length - 1 <= runtimeThreadCount()
+  const before = asCall('confine', name, () => k.threadLabels({ operation: 'confine', name }))
+  const previous = asCall('confine', name, () => k.getCon())
+  const noPool = before.length - 1 <= asCall('confine', name, runtimeThreadCount)
   if (noPool) {
     // Early (e.g. a --require preload): the pool does not exist yet and will inherit main's label.
-    const change = k.changeProfile(name)
+    const change = asCall('confine', name, () => k.changeProfile(name))
     return finish(name, previous, change.changed, classify(k, name, new Set()), 'absent', started, strict)
   }
   // The pool exists: park it BEFORE main changes (everything still in the old profile), then
@@ -165,11 +165,13 @@ export async function confine(profile: string, options: ConfineOptions = {}): Pr
   const inProfile = new Set(before.filter((l) => l.label === name).map((l) => l.tid))
   const { pool, results } = await relabelPool({
     command: `changeprofile ${name}`,
-    size: threadpoolSize(),
-    attr: (tid) => k.taskAttrPath(tid, 'current'),
+    size: asCall('confine', name, () => threadpoolSize()),
+    attr: (tid) => k.taskAttrPath(tid, 'current', name),
+    ...(k.assertAttrFd === undefined ? {} : { opened: (fd: number) => k.assertAttrFd?.(fd, name) }),
     needs: (tid) => !inProfile.has(tid),
     // Throws (and the parked threads are released) if the kernel refuses the main thread.
-    parked: () => void k.changeProfile(name),
+    parked: () => void asCall('confine', name, () => k.changeProfile(name)),
+    profile: name,
     timeoutMs: options.parkTimeoutMs ?? DEFAULTS.parkTimeoutMs,
   })
   const changed = previous.label !== name || results.some((r) => r.result === 'written')
@@ -187,9 +189,9 @@ export function confineSync(profile: string, options: Omit<ConfineOptions, 'park
   const name = validateProfileName(profile, 'confineSync')
   const k = options.kernel ?? defaultKernel()
   if (!isMainThread) return threadScope(k, name, started)
-  refuseIoUring(name)
-  const before = k.threadLabels()
-  if (before.length - 1 > runtimeThreadCount() && before.some((l) => !l.main && l.label !== name)) {
+  asCall('confineSync', name, () => refuseIoUring(name))
+  const before = asCall('confineSync', name, () => k.threadLabels({ operation: 'confineSync', name }))
+  if (before.length - 1 > asCall('confineSync', name, runtimeThreadCount) && before.some((l) => !l.main && l.label !== name)) {
     throw new AppArmorError(
       ErrorCodes.UNSUPPORTED,
       `confineSync(${JSON.stringify(name)}): libuv's threadpool (or another thread) already exists, so a synchronous change ` +
@@ -197,7 +199,7 @@ export function confineSync(profile: string, options: Omit<ConfineOptions, 'park
       { profile: name, operation: 'confine' },
     )
   }
-  const previous = k.getCon()
-  const change = k.changeProfile(name)
-  return finish(name, previous, change.changed, classify(k, name, new Set()), 'absent', started, options.strict ?? DEFAULTS.strict)
+  const previous = asCall('confineSync', name, () => k.getCon())
+  const change = asCall('confineSync', name, () => k.changeProfile(name))
+  return finish(name, previous, change.changed, asCall('confineSync', name, () => classify(k, name, new Set())), 'absent', started, options.strict ?? DEFAULTS.strict)
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs'
 import { availableParallelism } from 'node:os'
+import { Procfs } from '../kernel/procfs'
 
 /**
  * Facts about Node's own threads that the runtime confinement needs: the size of libuv's
@@ -14,6 +15,9 @@ let initialEnv: Map<string, string> | undefined
 export function startupEnv(): Map<string, string> {
   if (initialEnv) return initialEnv
   const env = new Map<string, string>()
+  // A file mounted over environ could hide UV_USE_IO_URING or UV_THREADPOOL_SIZE and so make a
+  // runtime change look complete: it must be procfs's (ERR_AA_FAKE_PROCFS otherwise).
+  new Procfs().assertProcfs(['/proc', '/proc/self/environ'], { operation: 'confine' })
   try {
     for (const kv of fs.readFileSync('/proc/self/environ', 'latin1').split('\0')) {
       const eq = kv.indexOf('=')

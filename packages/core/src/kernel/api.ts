@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { AppArmorError, ErrorCodes } from '../errors'
 import { kernelError, type KernelOperation } from './kerror'
 import { parseLabel, type Label } from './label'
-import { Procfs, type ProcfsOptions, type ThreadRef } from './procfs'
+import { type AttrContext, Procfs, type ProcfsOptions, type ThreadRef } from './procfs'
 import { MAX_HATS, validateHatName, validateProfileName } from './validate'
 
 /**
@@ -79,12 +79,21 @@ export interface Kernel {
   getCon(): Label
   getExecCon(): Label | undefined
   getTaskCon(tid: number): Label
-  threadLabels(): ThreadLabel[]
   isEnabled(): EnabledStatus
   /** The calling thread. */
   thread(): ThreadRef
-  /** The path of thread `tid`'s attr file (for the confinement layer's pool relabel). */
-  taskAttrPath(tid: number, attr: 'current' | 'exec'): string
+  /**
+   * The labels of every thread; `ctx` names the call in errors (e.g. `confine('web')` when
+   * /proc is not procfs).
+   */
+  threadLabels(ctx?: AttrContext): ThreadLabel[]
+  /**
+   * The path of thread `tid`'s attr file (for the confinement layer's pool relabel), checked
+   * to be procfs's (ERR_AA_FAKE_PROCFS otherwise); `name` is the profile for the error.
+   */
+  taskAttrPath(tid: number, attr: 'current' | 'exec', name?: string): string
+  /** Checks that the file open on `fd` (an attr file from taskAttrPath) is procfs's. Optional for test doubles. */
+  assertAttrFd?(fd: number, name?: string): void
   /** Writes a raw command (libapparmor's strings) to the calling thread's attr; for the confinement layer. */
   writeAttr(attr: 'current' | 'exec', command: string, operation: KernelOperation, name: string): void
 }
@@ -117,34 +126,36 @@ export function createKernel(options: KernelOptions = {}): Kernel {
     }
   }
 
-  function readSelf(attr: 'current' | 'exec', operation: KernelOperation): string {
+  // `operation` and `name` say which call a read belongs to (a read-back of changeProfile('x')
+  // names changeProfile('x') when /proc turns out not to be procfs).
+  function readSelf(attr: 'current' | 'exec', operation: KernelOperation, name?: string): string {
     const file = procfs.selfAttr(attr, operation)
     try {
-      return procfs.read(file)
+      return procfs.read(file, { operation, name })
     } catch (err) {
       throw kernelError(err, { operation, enabled: enabledFlag() })
     }
   }
 
-  function getCon(): Label {
-    return parseLabel(readSelf('current', 'getCon'))
+  function getCon(operation: KernelOperation = 'getCon', name?: string): Label {
+    return parseLabel(readSelf('current', operation, name))
   }
 
-  function getExecCon(): Label | undefined {
-    const file = procfs.selfAttr('exec', 'getCon')
+  function getExecCon(operation: KernelOperation = 'getCon', name?: string): Label | undefined {
+    const file = procfs.selfAttr('exec', operation)
     try {
-      return parseLabel(procfs.read(file))
+      return parseLabel(procfs.read(file, { operation, name }))
     } catch (err) {
       // Nothing set: the kernel answers EINVAL.
       if ((err as NodeJS.ErrnoException).code === 'EINVAL' && enabledFlag() === true) return undefined
-      throw kernelError(err, { operation: 'getCon', enabled: enabledFlag() })
+      throw kernelError(err, { operation, enabled: enabledFlag() })
     }
   }
 
   function writeAttr(attr: 'current' | 'exec', command: string, operation: KernelOperation, name: string, current?: string): void {
     const file = procfs.selfAttr(attr, operation)
     try {
-      procfs.write(file, Buffer.from(command, 'utf8'))
+      procfs.write(file, Buffer.from(command, 'utf8'), { operation, name })
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EPROTO') {
         throw new AppArmorError(ErrorCodes.INVALID, `${operation}(${JSON.stringify(name)}): ${(err as Error).message}`, {
@@ -160,19 +171,19 @@ export function createKernel(options: KernelOptions = {}): Kernel {
 
   function transition(operation: KernelOperation, verb: 'changeprofile' | 'stack', profile: string): ThreadChange {
     const name = validateProfileName(profile, operation)
-    const previous = getCon()
+    const previous = getCon(operation, name)
     const already = verb === 'changeprofile' ? previous.label === name : previous.stack.includes(name)
     if (!already) writeAttr('current', `${verb} ${name}`, operation, name, previous.label)
-    const current = already ? previous : getCon()
+    const current = already ? previous : getCon(operation, name)
     return { operation, previous, current, changed: !already, scope: 'thread', thread: procfs.thread() }
   }
 
   function onexec(operation: KernelOperation, verb: 'exec' | 'stack', profile: string): OnExecChange {
     const name = validateProfileName(profile, operation)
-    const before = getExecCon()
+    const before = getExecCon(operation, name)
     const already = verb === 'exec' && before !== undefined && before.label === name
-    if (!already) writeAttr('exec', `${verb} ${name}`, operation, name, getCon().label)
-    const after = already ? before : getExecCon()
+    if (!already) writeAttr('exec', `${verb} ${name}`, operation, name, getCon(operation, name).label)
+    const after = already ? before : getExecCon(operation, name)
     if (after === undefined) {
       throw new AppArmorError(ErrorCodes.UNAVAILABLE, `${operation}(${JSON.stringify(name)}): the kernel accepted the write but attr/exec reads empty`, {
         operation,
@@ -183,13 +194,13 @@ export function createKernel(options: KernelOptions = {}): Kernel {
   }
 
   function hatWrite(operation: KernelOperation, token: bigint, hats: readonly string[]): ThreadChange {
-    const previous = getCon()
+    const previous = getCon(operation, hats.join(',') || undefined)
     // changehat <16 hex>^h1\0h2\0…\0 (one name: no trailing NUL; revert: empty name)
     let payload = `changehat ${hex16(token)}^`
     if (hats.length === 1) payload += hats[0]
     else if (hats.length > 1) payload += hats.map((h) => `${h}\0`).join('')
     writeAttr('current', payload, operation, hats.join(','), previous.label)
-    return { operation, previous, current: getCon(), changed: true, scope: 'thread', thread: procfs.thread() }
+    return { operation, previous, current: getCon(operation, hats.join(',') || undefined), changed: true, scope: 'thread', thread: procfs.thread() }
   }
 
   function checkToken(token: unknown, operation: KernelOperation): bigint {
@@ -216,25 +227,25 @@ export function createKernel(options: KernelOptions = {}): Kernel {
 
   function permProfile(profile: string): void {
     const name = validateProfileName(profile, 'permProfile')
-    writeAttr('current', `permprofile ${name}`, 'permProfile', name, getCon().label)
+    writeAttr('current', `permprofile ${name}`, 'permProfile', name, getCon('permProfile', name).label)
   }
 
-  function getTaskCon(tid: number): Label {
+  function getTaskCon(tid: number, ctx: AttrContext = { operation: 'getCon' }): Label {
     const file = procfs.taskAttr(tid, 'current', 'getCon')
     try {
-      return parseLabel(procfs.read(file))
+      return parseLabel(procfs.read(file, ctx))
     } catch (err) {
       throw kernelError(err, { operation: 'getCon', enabled: enabledFlag() })
     }
   }
 
-  function threadLabels(): ThreadLabel[] {
+  function threadLabels(ctx: AttrContext = { operation: 'threadLabels' }): ThreadLabel[] {
     const pid = process.pid
     const out: ThreadLabel[] = []
-    for (const tid of procfs.tids()) {
+    for (const tid of procfs.tids(ctx)) {
       let label: Label
       try {
-        label = getTaskCon(tid)
+        label = getTaskCon(tid, ctx)
       } catch (err) {
         // A thread that exited between readdir and read is not an error.
         const errno = (err as AppArmorError).errno
@@ -289,13 +300,18 @@ export function createKernel(options: KernelOptions = {}): Kernel {
     permProfile,
     changeHat,
     revertHat,
-    getCon,
-    getExecCon,
-    getTaskCon,
+    getCon: () => getCon(),
+    getExecCon: () => getExecCon(),
+    getTaskCon: (tid) => getTaskCon(tid),
     threadLabels,
     isEnabled,
     thread: () => procfs.thread(),
-    taskAttrPath: (tid, attr) => procfs.taskAttr(tid, attr, 'confine'),
+    taskAttrPath: (tid, attr, name) => {
+      const file = procfs.taskAttr(tid, attr, 'confine')
+      procfs.assertAttr(file, { operation: 'confine', name })
+      return file
+    },
+    assertAttrFd: (fd, name) => procfs.assertOpenAttr(fd, { operation: 'confine', name }),
     writeAttr: (attr, command, operation, name) => writeAttr(attr, command, operation, name),
   }
 }

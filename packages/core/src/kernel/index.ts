@@ -5,7 +5,8 @@ export type { EnabledStatus, DisabledReason, HatHandle, Kernel, KernelOptions, O
 export { parseLabel } from './label'
 export type { Label, LabelMode } from './label'
 export { validateHatName, validateProfileName, MAX_HATS, MAX_NAME_BYTES } from './validate'
-export type { ThreadRef } from './procfs'
+export type { AttrContext, ThreadRef } from './procfs'
+export { PROC_SUPER_MAGIC, asCall } from './procfs'
 
 let defaultKernel: Kernel | undefined
 

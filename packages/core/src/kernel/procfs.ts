@@ -18,6 +18,47 @@ export interface ProcfsOptions {
   readonly procRoot?: string
   /** Root under which `sys/` is read (default `/`). */
   readonly sysRoot?: string
+  /**
+   * Check that every /proc path is on procfs (`statfs` f_type PROC_SUPER_MAGIC) before it is
+   * trusted, and refuse with ERR_AA_FAKE_PROCFS otherwise (docs/security.md). Default: on for
+   * the real `/proc`; off only for an explicit `procRoot` other than `/` (a unit test's fake
+   * tree, whose files are ordinary files by design). `false` with the real `/proc` is refused
+   * (ERR_AA_OPTIONS): the check cannot be turned off where it protects anything, and nothing
+   * read from the environment reaches these options.
+   */
+  readonly verifyProcfs?: boolean
+}
+
+/** `f_type` of procfs (linux/magic.h). */
+export const PROC_SUPER_MAGIC = 0x9fa0
+
+/** Names of the filesystems most often found mounted over /proc (for the error message). */
+const FS_NAMES: Record<number, string> = {
+  0x01021994: 'tmpfs',
+  0xef53: 'ext4',
+  0x794c7630: 'overlayfs',
+  0x01021997: '9p',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+  0x62656572: 'sysfs',
+  0x6969: 'nfs',
+  0x65735546: 'fuse',
+  0x858458f6: 'ramfs',
+}
+
+function fsName(type: number): string {
+  return `${FS_NAMES[type] ?? 'an unknown filesystem'} (f_type 0x${type.toString(16)})`
+}
+
+/** Who is asking, for the messages of the errors the checks throw. */
+export interface AttrContext {
+  readonly operation: string
+  /** The profile (or hat) the operation is about. */
+  readonly name?: string | undefined
+}
+
+function describeCall(ctx: AttrContext): string {
+  return ctx.name === undefined ? `${ctx.operation}()` : `${ctx.operation}(${JSON.stringify(ctx.name)})`
 }
 
 /** Which attr directory this kernel offers. */
@@ -33,11 +74,72 @@ export interface ThreadRef {
 export class Procfs {
   readonly proc: string
   readonly sys: string
+  /** True when every /proc path is checked to be procfs before it is trusted. */
+  readonly verifying: boolean
   #iface: AttrInterface | undefined
 
   constructor(options: ProcfsOptions = {}) {
-    this.proc = path.join(options.procRoot ?? '/', 'proc')
+    const root = path.resolve(options.procRoot ?? '/')
+    const realRoot = root === path.parse(root).root
+    if (options.verifyProcfs === false && realRoot) {
+      throw new AppArmorError(
+        ErrorCodes.OPTIONS,
+        'createKernel: verifyProcfs: false is only accepted with a procRoot other than / (a fake tree for unit tests); ' +
+          'the real /proc is always checked to be procfs',
+        { operation: 'options' },
+      )
+    }
+    this.verifying = options.verifyProcfs ?? realRoot
+    this.proc = path.join(root, 'proc')
     this.sys = path.join(options.sysRoot ?? '/', 'sys')
+  }
+
+  /**
+   * Refuses (ERR_AA_FAKE_PROCFS) unless each path is on procfs. statfs(2) follows mounts and
+   * symlinks, so a tmpfs, volume or bind mount over /proc, /proc/self, /proc/self/task, a
+   * task's attr directory or one attr file is seen. A path that does not exist is left to
+   * the open that follows (its errno is mapped as before).
+   */
+  assertProcfs(paths: readonly string[], ctx: AttrContext): void {
+    if (!this.verifying) return
+    for (const p of paths) {
+      let type: number
+      try {
+        type = Number(fs.statfsSync(p).type)
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
+        if (code === 'ENOENT' || code === 'ESRCH' || code === 'ENOTDIR') continue
+        throw new AppArmorError(ErrorCodes.UNAVAILABLE, `${describeCall(ctx)}: cannot check that ${p} is procfs (statfs: ${code}); nothing was changed`, {
+          operation: ctx.operation,
+          profile: ctx.name,
+          errno: code,
+          cause: err,
+        })
+      }
+      if (type !== PROC_SUPER_MAGIC) {
+        throw new AppArmorError(
+          ErrorCodes.FAKE_PROCFS,
+          `${describeCall(ctx)}: ${p} is on ${fsName(type)}, not procfs (0x9fa0): something is mounted over /proc ` +
+            '(a volume, tmpfs or bind mount, the class of runc CVE-2019-16884). AppArmor attributes written or read there ' +
+            'would not reach the kernel, so nothing was changed and the process is not confined. ' +
+            'Mount procfs at /proc (mount -t proc proc /proc) and remove the mount over it',
+          { operation: ctx.operation, profile: ctx.name, data: { path: p, fsType: type } },
+        )
+      }
+    }
+  }
+
+  /** Checks an attr file and everything above it up to /proc. */
+  assertAttr(file: string, ctx: AttrContext): void {
+    this.assertProcfs([this.proc, path.dirname(file), file], ctx)
+  }
+
+  /**
+   * Checks that the file open on `fd` is procfs's (an fstatfs through /proc/self/fd, which
+   * closes the window between assertAttr and the open).
+   */
+  assertOpenAttr(fd: number, ctx: AttrContext): void {
+    this.assertProcfs([path.join(this.proc, 'self/fd', String(fd))], ctx)
   }
 
   /** `Y`, `N`, or `undefined` when the parameter file is absent (no AppArmor module). */
@@ -115,17 +217,30 @@ export class Procfs {
   }
 
   /** The tids of every thread of this process, ascending. */
-  tids(): number[] {
+  tids(ctx: AttrContext = { operation: 'threadLabels' }): number[] {
+    const dir = path.join(this.proc, 'self/task')
+    this.assertProcfs([this.proc, dir], ctx)
     return fs
-      .readdirSync(path.join(this.proc, 'self/task'))
+      .readdirSync(dir)
       .filter((d) => /^\d+$/.test(d))
       .map(Number)
       .sort((a, b) => a - b)
   }
 
-  /** Reads an attr file. Errors are the raw Node system errors. */
-  read(file: string): string {
-    return fs.readFileSync(file, 'utf8')
+  /**
+   * Reads an attr file after checking that it is procfs's (ERR_AA_FAKE_PROCFS otherwise).
+   * Other errors are the raw Node system errors.
+   */
+  read(file: string, ctx: AttrContext): string {
+    this.assertAttr(file, ctx)
+    if (!this.verifying) return fs.readFileSync(file, 'utf8')
+    const fd = fs.openSync(file, fs.constants.O_RDONLY)
+    try {
+      this.assertOpenAttr(fd, ctx)
+      return fs.readFileSync(fd, 'utf8')
+    } finally {
+      fs.closeSync(fd)
+    }
   }
 
   /**
@@ -133,9 +248,11 @@ export class Procfs {
    * O_TRUNC: those make the kernel check create permission on the attr directory, which a
    * confined task logs as a spurious `capable dac_override` denial.
    */
-  write(file: string, data: Buffer): void {
+  write(file: string, data: Buffer, ctx: AttrContext): void {
+    this.assertAttr(file, ctx)
     const fd = fs.openSync(file, fs.constants.O_WRONLY)
     try {
+      this.assertOpenAttr(fd, ctx)
       const n = fs.writeSync(fd, data, 0, data.length)
       if (n !== data.length) {
         const err: NodeJS.ErrnoException = new Error(`short write to ${file}: ${n} of ${data.length} bytes`)
@@ -145,5 +262,26 @@ export class Procfs {
     } finally {
       fs.closeSync(fd)
     }
+  }
+}
+
+/**
+ * Runs `fn` (kernel reads and writes made on behalf of a larger call) and re-labels an
+ * ERR_AA_FAKE_PROCFS error with that call (`confine("web"): …` rather than `getCon(): …`),
+ * keeping the original as `cause`. Every other error passes unchanged.
+ */
+export function asCall<T>(operation: string, profile: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    if (!(err instanceof AppArmorError) || err.code !== ErrorCodes.FAKE_PROCFS) throw err
+    if (err.operation === operation && err.profile === profile) throw err
+    const rest = err.message.replace(/^[^:]*\): /, '')
+    throw new AppArmorError(ErrorCodes.FAKE_PROCFS, `${operation}(${JSON.stringify(profile)}): ${rest}`, {
+      operation,
+      profile,
+      cause: err,
+      data: err.data,
+    })
   }
 }
