@@ -154,6 +154,9 @@ export async function audit(args: string[], io: Io): Promise<number> {
     ...process.env,
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require=${register}`.trim(),
     APPARMOR_MONKEYS_LOG: log,
+    // audit shows the command lines to the developer who runs it: the log is in a private
+    // directory (or --out), not a service's shared one (docs/security.md).
+    APPARMOR_MONKEYS_LOG_ARGV: '1',
   }
   const [file, ...rest] = command as [string, ...string[]]
   const code = await waitChild(spawn(file, rest, { stdio: 'inherit', env }))

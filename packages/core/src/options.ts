@@ -72,6 +72,12 @@ export interface InterceptOptions {
   readonly execConfiner?: ExecConfiner
   /** Write one JSON line per decision to `'stderr'` or to a file (appended). Default: no log. */
   readonly log?: LogTarget | null
+  /**
+   * Log each request's full argv and command line. Default false: the log holds the program
+   * names and the argument count only, since command lines often carry secrets
+   * (docs/security.md). The diagnostics_channel events always carry the full request.
+   */
+  readonly logArgv?: boolean
 }
 
 export interface ResolvedInterceptOptions {
@@ -83,6 +89,7 @@ export interface ResolvedInterceptOptions {
   readonly execConfiner: ExecConfiner
   /** `'stderr'`, or an absolute file path. */
   readonly log: LogTarget | null
+  readonly logArgv: boolean
 }
 
 /** What the register preload reads from the environment. */
@@ -124,12 +131,13 @@ export const defaultInterceptOptions: ResolvedInterceptOptions = Object.freeze({
   emulate: defaultEmulate,
   execConfiner: defaultExecConfiner,
   log: null,
+  logArgv: false,
 })
 
 // ---------------------------------------------------------------------------------------------
 // Validation of programmatic options
 
-const INTERCEPT_KEYS = ['unknown', 'allow', 'deny', 'confine', 'emulate', 'execConfiner', 'log'] as const
+const INTERCEPT_KEYS = ['unknown', 'allow', 'deny', 'confine', 'emulate', 'execConfiner', 'log', 'logArgv'] as const
 
 // errors.ts and kernel/validate.ts are loaded only when needed: the register preload parses
 // the environment at every process start, and a valid, rule-free configuration needs neither.
@@ -226,6 +234,12 @@ function checkLog(value: unknown, where: string): LogTarget | null {
   return value === 'stderr' ? value : path.resolve(value)
 }
 
+function checkLogArgv(value: unknown, where: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw optionsError(`${where} must be true or false; got ${describeValue(value)}`)
+  return value
+}
+
 function checkUnknown(value: unknown, where: string): UnknownPolicy {
   if (value === 'passthrough' || value === 'deny') return value
   throw optionsError(`${where} must be 'passthrough' or 'deny'; got ${describeValue(value)}`)
@@ -259,6 +273,7 @@ export function resolveInterceptOptions(options: InterceptOptions = {}): Resolve
     emulate: o['emulate'] === undefined ? defaultInterceptOptions.emulate : (o['emulate'] as EmulateFn | null),
     execConfiner: (o['execConfiner'] as ExecConfiner | undefined) ?? defaultInterceptOptions.execConfiner,
     log: checkLog(o['log'], 'options.log'),
+    logArgv: checkLogArgv(o['logArgv'], 'options.logArgv'),
   })
 }
 
@@ -270,6 +285,7 @@ export const ENV = Object.freeze({
   DISABLE: 'APPARMOR_MONKEYS_DISABLE',
   UNKNOWN: 'APPARMOR_MONKEYS_UNKNOWN',
   LOG: 'APPARMOR_MONKEYS_LOG',
+  LOG_ARGV: 'APPARMOR_MONKEYS_LOG_ARGV',
   DENY: 'APPARMOR_MONKEYS_DENY',
   ALLOW: 'APPARMOR_MONKEYS_ALLOW',
   CONFINE: 'APPARMOR_MONKEYS_CONFINE',
@@ -302,6 +318,7 @@ function envList(name: string, raw: string): string[] {
  * - `APPARMOR_MONKEYS_DISABLE=1|0`
  * - `APPARMOR_MONKEYS_UNKNOWN=passthrough|deny`
  * - `APPARMOR_MONKEYS_LOG=stderr|<file>` (a relative path is resolved against the cwd)
+ * - `APPARMOR_MONKEYS_LOG_ARGV=1|0` (log full command lines; default 0: names and counts only)
  * - `APPARMOR_MONKEYS_DENY=<rule>,…`, `APPARMOR_MONKEYS_ALLOW=<rule>,…` (names, paths or `*`)
  * - `APPARMOR_MONKEYS_CONFINE=<rule>=<profile>,…` (split at the first `=`)
  * - `APPARMOR_MONKEYS_PROFILE=<profile>`
@@ -327,6 +344,11 @@ export function readEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   if (unknown !== undefined) intercept.unknown = checkUnknown(unknown, ENV.UNKNOWN)
   const log = get(ENV.LOG)
   if (log !== undefined) intercept.log = checkLog(log, ENV.LOG)
+  const logArgv = get(ENV.LOG_ARGV)
+  if (logArgv !== undefined) {
+    if (logArgv !== '1' && logArgv !== '0') throw envError(ENV.LOG_ARGV, `must be 1 or 0; got ${describeValue(logArgv)}`)
+    intercept.logArgv = logArgv === '1'
+  }
   const deny = get(ENV.DENY)
   if (deny !== undefined) intercept.deny = envList(ENV.DENY, deny)
   const allow = get(ENV.ALLOW)

@@ -97,20 +97,32 @@ t.test('the decision log: one JSON line per decision, appended, synchronous', as
   t.equal(lines.pop(), '', 'newline-terminated')
   t.equal(lines.length, 4, 'two runs, appended')
   const records = lines.map((l) => JSON.parse(l))
+  // By default no argv is logged (docs/security.md): program names and counts only.
   t.match(records[0], {
     time: /^\d{4}-\d\d-\d\dT/,
     pid: Number,
-    command: 'curl x',
+    command: 'sh -c …',
+    programs: ['curl'],
+    argc: 2,
+    argv: 'omitted',
     file: '/bin/sh',
-    args: ['-c', 'curl x'],
     decision: 'deny',
     reason: 'deny-rule',
     api: 'spawnSync',
     durationNs: Number,
     stack: new RegExp(`^at Object.<anonymous> \\(${script.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2:`),
   })
-  t.match(records[1], { command: '/bin/sleep 0', file: '/bin/sleep', args: ['0'], decision: 'passthrough', reason: 'unknown' })
+  t.equal(records[0].args, undefined)
+  t.match(records[1], { command: 'sleep …', file: '/bin/sleep', argc: 1, argv: 'omitted', decision: 'passthrough', reason: 'unknown' })
+  t.notMatch(lines.join('\n'), /curl x|sleep 0/, 'no argument reaches the log')
   t.not(records[0].pid, records[2].pid)
+  // APPARMOR_MONKEYS_LOG_ARGV=1: the whole event, as published on the diagnostics channel.
+  const full = path.join(dir, 'full.jsonl')
+  t.equal(node(['--require', REGISTER, script], { env: cleanEnv({ APPARMOR_MONKEYS_LOG: full, APPARMOR_MONKEYS_LOG_ARGV: '1', APPARMOR_MONKEYS_DENY: 'curl' }) }).status, 0)
+  const fullRecords = fs.readFileSync(full, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+  t.match(fullRecords[0], { command: 'curl x', file: '/bin/sh', args: ['-c', 'curl x'], decision: 'deny' })
+  t.match(fullRecords[1], { command: '/bin/sleep 0', file: '/bin/sleep', args: ['0'], decision: 'passthrough', reason: 'unknown' })
+  t.equal(fs.statSync(full).mode & 0o777, 0o600, 'created with mode 0600')
   const toStderr = node(['--require', REGISTER, script], { env: cleanEnv({ APPARMOR_MONKEYS_LOG: 'stderr', APPARMOR_MONKEYS_DENY: 'curl' }) })
   t.same(toStderr.stderr.trim().split('\n').map((l) => JSON.parse(l).decision), ['deny', 'passthrough'])
 })
