@@ -4,7 +4,9 @@
 // through sync and async fs, the boot-time shell-out answered in-process, and the kernel's
 // audit log next to the one of the same app run without apparmor-monkeys.
 //
-// npm run demo   (= sh scripts/setup.sh --vm && node scripts/demo.mjs)
+// npm run demo                 (= sh scripts/setup.sh --vm && node scripts/demo.mjs)
+// npm run demo -- --node 26    the same with another supported Node line (scripts/nodes.mjs)
+import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import { createRequire } from 'node:module'
 import * as os from 'node:os'
@@ -13,6 +15,17 @@ import { fileURLToPath } from 'node:url'
 
 const require = createRequire(import.meta.url)
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+// --node LINE: run this same script with that line's binary (the VM runs the binary it is given).
+const argv = process.argv.slice(2)
+const nodeAt = argv.findIndex((a) => a === '--node' || a.startsWith('--node='))
+if (nodeAt !== -1) {
+  const [line, width] = argv[nodeAt] === '--node' ? [argv[nodeAt + 1], 2] : [argv[nodeAt].slice('--node='.length), 1]
+  const { nodeFor } = await import('./nodes.mjs')
+  const rest = [...argv.slice(0, nodeAt), ...argv.slice(nodeAt + width)]
+  const r = spawnSync(nodeFor(line).path, [fileURLToPath(import.meta.url), ...rest], { stdio: 'inherit' })
+  process.exit(r.status ?? 1)
+}
 const { runVm, vmPrerequisites } = require(path.join(root, 'test/dist/vm/vm.js'))
 const { renderProfile } = require(path.join(root, 'test/dist/adapters/profiles.js'))
 

