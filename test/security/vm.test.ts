@@ -19,6 +19,8 @@ t.test('adversarial tests in the AppArmor VM', { skip: skipOrFail(pre) }, async 
   t.same(r.profilesLoaded.sort(), ['aam-sec-target'])
   for (const step of r.steps) {
     t.test(step.name, async (t) => assertGuestTap(t, step))
+    // The park rounds' numbers (duration, outcome, the hostile's connection count), for the record.
+    for (const line of step.stdout.split('\n')) if (/# round \d+:/.test(line)) t.comment(line.trim().replace(/^# /, ''))
   }
   t.comment(`boot ${Math.round(r.bootMs)} ms, total ${Math.round(r.totalMs)} ms; ` + r.steps.map((s) => `${s.name} ${Math.round(s.durationMs)} ms`).join(', '))
 })

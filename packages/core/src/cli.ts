@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util'
 import { AppArmorError, ErrorCodes, isAppArmorError } from './errors'
 import { createKernel, parseLabel, type EnabledStatus, type Kernel } from './kernel'
 import { withExecProfile } from './confine/exec'
+import { Procfs } from './kernel/procfs'
 
 export const EXIT = { OK: 0, USAGE: 1, DISABLED: 2, NOT_FOUND: 3, NOT_PERMITTED: 4 } as const
 
@@ -62,13 +63,19 @@ interface ThreadRow {
 function threadsOf(pid: number): ThreadRow[] {
   const base = `/proc/${pid}/task`
   const rows: ThreadRow[] = []
+  // Labels read from anything but procfs prove nothing (ERR_AA_FAKE_PROCFS; docs/security.md).
+  const procfs = new Procfs()
+  const ctx = { operation: 'status' }
+  procfs.assertProcfs(['/proc', base], ctx)
   const dir = fs.existsSync(`/proc/${pid}/attr/apparmor`) ? 'attr/apparmor/current' : 'attr/current'
   for (const tid of fs.readdirSync(base).map(Number).sort((a, b) => a - b)) {
     try {
+      procfs.assertProcfs([`${base}/${tid}/${dir}`], ctx)
       const label = fs.readFileSync(`${base}/${tid}/${dir}`, 'utf8')
       const comm = fs.readFileSync(`${base}/${tid}/comm`, 'utf8').trim()
       rows.push({ tid, comm, label: parseLabel(label).raw })
-    } catch {
+    } catch (err) {
+      if (isAppArmorError(err)) throw err
       // thread exited
     }
   }
