@@ -52,7 +52,7 @@ function blockingRead(fd: number): Promise<void> {
 
 const SECRET_BYTES = 16
 /** Unauthenticated connections kept at most at once (the oldest is closed first). */
-const MAX_PENDING = 64
+const MAX_PENDING = 256
 
 /** The server side of the park channel: hands out connections that proved the current secret. */
 class Pairing {
@@ -143,6 +143,8 @@ async function connectReader(name: string, deadline: number, failed: () => Error
         deadline,
         failed,
       )
+      // Later errors (a peer that went away) end the pool thread's read; nothing to report.
+      reader.on('error', () => {})
       return reader
     } catch (err) {
       reader.destroy()

@@ -75,3 +75,18 @@ for (const mode of ['junk', 'silent', 'mixed'] as const) {
     }
   })
 }
+
+t.test('the park deadline: pairing that cannot finish in time ends in ERR_AA_PARK_FAILED, nothing parked, the pool free', async (t) => {
+  const env = cleanEnv({ UV_THREADPOOL_SIZE: '64', AAM_BUSY_MS: '2' })
+  const victim = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, path.join(FIX, 'park-attack.cjs'), '1'], { env })
+  const closed = once(victim, 'close')
+  const out = lines(victim)
+  t.match((await out.next()).value, /^pid \d+$/)
+  victim.stdin.end('go\n')
+  const outcome = JSON.parse((await out.next()).value as string) as Outcome
+  await closed
+  t.equal(outcome.error?.code, 'ERR_AA_PARK_FAILED')
+  t.match(outcome.error?.message, /could not be paired .* within 1 ms.*no pool thread is parked/)
+  t.ok(outcome.ms < 1000, `at the deadline (${outcome.ms} ms)`)
+  t.ok(outcome.poolFree, 'every pool thread is free')
+})
