@@ -243,13 +243,30 @@ function execFileBuffer(file: string, args: string[]): Promise<{ code: number | 
   })
 }
 
+const NODE_VARIABLE = /^@\{NODE\}=.*$/m
+
+/**
+ * A profile file as it is compiled: its `@{NODE}=…` line, if it has one, names the node binary
+ * the guest runs (this process's, resolved), so the same profiles hold on every Node line.
+ * Such a file is compiled from a rendered copy in `outDir`; others are compiled as they are.
+ */
+async function renderNode(file: string, outDir: string, index: number): Promise<string> {
+  const text = await fs.promises.readFile(file, 'utf8')
+  if (!NODE_VARIABLE.test(text)) return file
+  const node = fs.realpathSync(process.execPath)
+  const copy = path.join(outDir, `${index}-${path.basename(file)}`)
+  await fs.promises.writeFile(copy, text.replace(new RegExp(NODE_VARIABLE.source, 'gm'), `@{NODE}=${node}`))
+  return copy
+}
+
 /** Compiles the profiles on the host into one binary (against the pinned kernel features). */
-async function compileProfiles(files: string[], outFile: string): Promise<void> {
+async function compileProfiles(sources: string[], outFile: string): Promise<void> {
   const parser = findExecutable('apparmor_parser', ['/usr/sbin', '/sbin'])
   if (!parser) throw new Error('runVm: apparmor_parser not found (apt-get install apparmor)')
-  for (const f of files) {
+  for (const f of sources) {
     if (!fs.existsSync(f)) throw new Error(`runVm: profile file not found: ${f}`)
   }
+  const files = await Promise.all(sources.map((f, i) => renderNode(f, path.dirname(outFile), i)))
   // Without --kernel-features the parser compiles against an empty feature set and silently
   // drops network, unix, signal and ptrace rules.
   const args = ['-Q', '-K', '-S', '--abort-on-error', '--kernel-features', FEATURES_FILE, ...files]

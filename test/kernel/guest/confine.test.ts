@@ -60,11 +60,14 @@ for (const pool of [4, 16]) {
     assert.equal(out.report?.pool, 'relabelled')
     assertConfined(out, pool, 'aam-start')
   })
-  test(`ESM entry (pool started by the loader, ${pool} threads): async and sync reads are denied`, () => {
+  test(`ESM entry (${pool} threads): async and sync reads are denied`, () => {
     const out = app('confine-app.mjs', ['aam-target', 'cold'], { pool })
     assert.equal(out.error, undefined, JSON.stringify(out.error))
-    assert.ok(out.threadsAtEntry >= 7 + pool, 'ESM always has the pool before user code')
-    assert.equal(out.report?.pool, 'relabelled')
+    // Node 20's ESM loader starts the pool before user code; later lines' loaders do not
+    // (7 threads at entry): confine() then changes the main thread and the pool inherits.
+    const poolAtEntry = out.threadsAtEntry >= 7 + pool
+    if (!poolAtEntry) assert.equal(out.threadsAtEntry, 7, 'either the pool exists at entry or nothing but the runtime threads')
+    assert.equal(out.report?.pool, poolAtEntry ? 'relabelled' : 'absent')
     assertConfined(out, pool, 'aam-start')
   })
 }
