@@ -3,7 +3,9 @@
  * byte as the real run would, or return null (then the real command runs).
  */
 import type { EmulatedCommand, EmulationRequest, EmulationResult } from './types'
-import { commandRegistry } from './commands'
+import * as fs from 'node:fs'
+import { commandRegistry, dispatch } from './commands'
+import { PRELOAD_FILE, loaderVarsSet } from './commands/info/env-guard'
 import { EXECVP_DEFAULT_PATH, isSystemBinary, lookupCommand } from './resolve'
 import type { List } from './shell/ast'
 import { Unsupported } from './shell/bail'
@@ -70,7 +72,7 @@ function runExec(file: string, args: readonly string[], req: EmulationRequest): 
   const r = lookupCommand(file, ctx.env.PATH ?? EXECVP_DEFAULT_PATH, ctx.cwd, ctx.uid, ctx.gid)
   if (r.kind !== 'found' || !isSystemBinary(r.real, program.name)) return null
   let stdinRead = false
-  const result = program.run(args, {
+  const result = dispatch(program, args, {
     ctx,
     get stdin(): Buffer {
       stdinRead = true
@@ -90,6 +92,10 @@ function runExec(file: string, args: readonly string[], req: EmulationRequest): 
  */
 export function emulate(req: EmulationRequest): EmulationResult | null {
   try {
+    // The loader guard, once for every path: the child's environment (again for each program
+    // a shell line runs, see dispatch()), this process's own (what spawn passes on when no env
+    // is given, and what a caller's env copy came from), and the system-wide preload list.
+    if (loaderVarsSet(req.ctx.env) || loaderVarsSet(process.env) || fs.existsSync(PRELOAD_FILE)) return null
     if (req.kind === 'shell') return runShell(req.shell, req.script, req)
     return runExec(req.file, req.args, req)
   } catch {

@@ -11,6 +11,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { bail } from './bail'
 import { toFsPath } from './bytes'
+import { walkPath } from '../path'
 
 export const ESC = '\u0101'
 export const QM = '\u0100'
@@ -169,6 +170,8 @@ function bracket(pat: string, start: number): { re: string; end: number } | null
 }
 
 function lexists(p: string): boolean {
+  // dash's lstat: the kernel resolves `..` through symlinks; the name is spelled unnormalised.
+  if (walkPathGuard(p) === null) bail('glob over a process-relative path')
   try {
     return fs.lstatSync(toFsPath(p), { throwIfNoEntry: false }) !== undefined
   } catch {
@@ -181,7 +184,14 @@ function absolute(cwd: string, p: string): string {
   return p[0] === '/' ? p : `${cwd}/${p}`
 }
 
+/** The kernel's walk of `p`, or null when it reaches process-relative content. */
+function walkPathGuard(p: string): ReturnType<typeof walkPath> {
+  return walkPath(p, '/')
+}
+
 function listDir(dir: string): string[] {
+  // A listing of /proc/self/fd (or any process-relative directory) is the reader's own.
+  if (walkPathGuard(dir) === null) bail('glob over a process-relative directory')
   try {
     return fs.readdirSync(toFsPath(dir), { encoding: 'latin1' }) as string[]
   } catch {
@@ -242,7 +252,7 @@ function expmeta(prefix: string, rest: string, cwd: string, out: string[]): void
   const comp = rest.slice(compStart, metaEnd)
   const atEnd = metaEnd >= rest.length
   const after = atEnd ? '' : rest.slice(metaEnd + 1)
-  const dirAbs = path.resolve(cwd, dirPart === '' ? '.' : dirPart)
+  const dirAbs = absolute(cwd, dirPart === '' ? '.' : dirPart)
   let names = listDir(dirAbs)
   let first = comp[0]
   let k = 0

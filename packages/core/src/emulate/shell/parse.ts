@@ -571,7 +571,9 @@ export class Parser {
       i++
     }
     this.pos = i + 1
-    const body = new Parser(inner, this.line).parseScript()
+    // dash parses a backquoted body as a new input string: its lines count from 1 (errors in
+    // `nosuch` on line 3 of a script say "1:"), unlike $(…), which keeps the script's count.
+    const body = new Parser(inner, 1).parseScript()
     return { k: 'cmd', body, quoted }
   }
 }

@@ -8,6 +8,8 @@
 import * as fs from 'node:fs'
 import type { ChildContext, CommandIO, EmulatedCommand, EmulationResult } from '../types'
 import { DASH_DEFAULT_PATH, isSystemBinary, lookupCommand } from '../resolve'
+import { walkPath } from '../path'
+import { dispatch } from '../commands'
 import type { AndOr, Command, List, Pipeline, Redir, SimpleCommand } from './ast'
 import { ExitUnwind, Unsupported, bail } from './bail'
 import { bytesToUtf8, toFsPath, utf8ToBytes } from './bytes'
@@ -445,7 +447,7 @@ class Shell implements ExpandHost {
         return takeInput(input, base, args)
       },
     }
-    const result = program.run(args, io)
+    const result = dispatch(program, args, io)
     if (result === null) bail(`${name} cannot answer this invocation`)
     writeResult(result, fds, name !== program.name)
     return result.status
@@ -487,21 +489,28 @@ function toUtf8(s: string): string {
 }
 
 /**
- * The bytes of `< file`, or null when it does not exist (dash: "cannot open"). Anything else
- * that could make the real open differ (other credentials, not a regular file) bails.
+ * The bytes of `< file`, or null when dash's open fails with ENOENT/ENOTDIR (dash: "cannot
+ * open …: No such file"). The name is walked like the kernel walks it; anything else that
+ * could make the real open differ (other credentials, not a regular file, a process-relative
+ * file) bails.
  */
 function readInputFile(name: string, ctx: ChildContext): string | null {
   if (ctx.uid !== process.geteuid?.() || ctx.gid !== process.getegid?.()) bail('other credentials')
-  const abs = name[0] === '/' ? name : `${ctx.cwd}/${name}`
+  const w = walkPath(name, ctx.cwd)
+  if (w === null) return bail('input redirection from a process-relative or unmodelled path')
+  if (!w.ok) {
+    if (w.error === 'ENOENT' || w.error === 'ENOTDIR') return null
+    return bail('input redirection error')
+  }
   let fd: number
   try {
-    fd = fs.openSync(toFsPath(abs), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY)
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null
+    fd = fs.openSync(toFsPath(w.path), fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY | fs.constants.O_NOFOLLOW)
+  } catch {
     return bail('input redirection error')
   }
   try {
-    if (!fs.fstatSync(fd).isFile()) bail('input redirection from a non-regular file')
+    const st = fs.fstatSync(fd)
+    if (!st.isFile() || st.dev !== w.st.dev || st.ino !== w.st.ino) bail('input redirection from a non-regular file')
     return fs.readFileSync(fd).toString('latin1')
   } finally {
     fs.closeSync(fd)

@@ -36,15 +36,20 @@ const LOADER_VARS = [
 ]
 
 /** The loader's system-wide preload list (every dynamically linked child loads it). */
-const PRELOAD_FILE = '/etc/ld.so.preload'
+export const PRELOAD_FILE = '/etc/ld.so.preload'
+
+/** True when one of the loader's or glibc's variables is set in `env`. */
+export function loaderVarsSet(env: Env): boolean {
+  for (let i = 0; i < LOADER_VARS.length; i++) if (env[LOADER_VARS[i]!] !== undefined) return true
+  return false
+}
 
 /**
  * True when the dynamic loader or glibc could run or print something else for this child:
  * one of their variables is set, or /etc/ld.so.preload exists.
  */
 export function loaderTampered(view: SystemView, env: Env): boolean {
-  for (let i = 0; i < LOADER_VARS.length; i++) if (env[LOADER_VARS[i]!] !== undefined) return true
-  return view.lstat(PRELOAD_FILE) !== undefined
+  return loaderVarsSet(env) || view.lstat(PRELOAD_FILE) !== undefined
 }
 
 const BASH_VARS = ['BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'BASH_XTRACEFD', 'POSIXLY_CORRECT', 'BASH_COMPAT']

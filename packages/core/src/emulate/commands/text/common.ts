@@ -3,7 +3,7 @@
  * report, file-name quoting in messages, and results as byte strings.
  */
 import * as fs from 'node:fs'
-import * as path from 'node:path'
+import { walkPath } from '../../path'
 import type { ChildContext, CommandIO, EmulationResult } from '../../types'
 
 const ASCII = /^[\x00-\x7f]*$/
@@ -68,16 +68,17 @@ export function sameCredentials(ctx: ChildContext): boolean {
 
 export type ReadResult =
   | { readonly ok: true; readonly data: string }
-  | { readonly ok: false; readonly error: 'ENOENT' | 'EACCES' | 'ENOTDIR' | 'EISDIR' }
+  | { readonly ok: false; readonly error: 'ENOENT' | 'EACCES' | 'ENOTDIR' | 'EISDIR' | 'ELOOP' }
 
 export const STRERROR: Readonly<Record<string, string>> = {
   ENOENT: 'No such file or directory',
   EACCES: 'Permission denied',
   ENOTDIR: 'Not a directory',
   EISDIR: 'Is a directory',
+  ELOOP: 'Too many levels of symbolic links',
 }
 
-const { O_RDONLY, O_NONBLOCK, O_NOCTTY } = fs.constants
+const { O_RDONLY, O_NONBLOCK, O_NOCTTY, O_NOFOLLOW } = fs.constants
 
 /**
  * Reads a file operand (a byte string) as a byte string. Null when the answer could differ
@@ -85,18 +86,23 @@ const { O_RDONLY, O_NONBLOCK, O_NOCTTY } = fs.constants
  */
 export function readFileOperand(name: string, ctx: ChildContext): ReadResult | null {
   if (!sameCredentials(ctx)) return null
-  const abs = path.resolve(ctx.cwd, name)
-  const p = ASCII.test(abs) ? abs : Buffer.from(abs, 'latin1')
+  // The kernel's walk, not a lexical one (symlinks, `..`, trailing slashes); process-relative
+  // files (/proc/self, /dev/stdin, …) are refused there.
+  const w = walkPath(name, ctx.cwd)
+  if (w === null) return null
+  if (!w.ok) return { ok: false, error: w.error }
+  const p = ASCII.test(w.path) ? w.path : Buffer.from(w.path, 'latin1')
   let fd: number
   try {
-    fd = fs.openSync(p, O_RDONLY | O_NONBLOCK | O_NOCTTY)
+    fd = fs.openSync(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'EACCES' || code === 'ENOTDIR') return { ok: false, error: code }
+    if (code === 'EACCES') return { ok: false, error: code }
     return null
   }
   try {
     const st = fs.fstatSync(fd)
+    if (st.dev !== w.st.dev || st.ino !== w.st.ino) return null
     if (st.isDirectory()) return { ok: false, error: 'EISDIR' }
     if (st.isCharacterDevice() && st.rdev === NULL_RDEV) return { ok: true, data: '' }
     if (!st.isFile()) return null
@@ -113,10 +119,9 @@ const NULL_RDEV = (1 << 8) | 3
 
 /** The size `stat` reports for a regular file operand (wc's column width uses it). */
 export function fileSize(name: string, ctx: ChildContext): number | null {
-  const abs = path.resolve(ctx.cwd, name)
-  const st = fs.statSync(ASCII.test(abs) ? abs : Buffer.from(abs, 'latin1'), { throwIfNoEntry: false })
-  if (st === undefined) return null
-  return st.isFile() ? st.size : -1
+  const w = walkPath(name, ctx.cwd)
+  if (w === null || !w.ok) return null
+  return w.st.isFile() ? w.st.size : -1
 }
 
 /** The piped stdin as a byte string (bails through the shell when it is the caller's). */

@@ -23,15 +23,28 @@ interface GrepOptions {
   files: string[]
 }
 
+/** What option parsing ends in: options, GNU's early exit for two matchers, or null (not answered). */
+type ParsedGrep = GrepOptions | { readonly conflict: true } | null
+
+const CONFLICT = { conflict: true } as const
+
 const SHORT_FLAGS = 'EFGvicqxnshHy'
 
-function parseGrepArgs(args: readonly string[], ere: boolean): GrepOptions | null {
+function parseGrepArgs(args: readonly string[], ere: boolean): ParsedGrep {
   const o: GrepOptions = {
     ere, fixed: false, invert: false, icase: false, count: false, quiet: false, lineRegexp: false,
     lineNumbers: false, noMessages: false, withFilename: null, patterns: null, files: [],
   }
   const operands: string[] = []
   let options = true
+  // grep 3.8 setmatcher(): a second, different matcher (-E -F -G -P, egrep's -E included)
+  // ends option parsing with "conflicting matchers specified".
+  let matcher: string | null = ere ? 'E' : null
+  const setMatcher = (m: string): boolean => {
+    if (matcher !== null && matcher !== m) return false
+    matcher = m
+    return true
+  }
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
     if (!options || a === '-' || a[0] !== '-') {
@@ -43,10 +56,18 @@ function parseGrepArgs(args: readonly string[], ere: boolean): GrepOptions | nul
       continue
     }
     if (a.startsWith('--')) {
+      const matchers: Record<string, string> = {
+        '--extended-regexp': 'E', '--fixed-strings': 'F', '--basic-regexp': 'G', '--perl-regexp': 'P',
+      }
+      const m = matchers[a]
+      if (m !== undefined) {
+        if (!setMatcher(m)) return CONFLICT
+        if (m === 'P') return null
+        o.ere = m === 'E'
+        o.fixed = m === 'F'
+        continue
+      }
       const long: Record<string, () => void> = {
-        '--extended-regexp': () => { o.ere = true; o.fixed = false },
-        '--fixed-strings': () => { o.fixed = true },
-        '--basic-regexp': () => { o.ere = false; o.fixed = false },
         '--invert-match': () => { o.invert = true },
         '--ignore-case': () => { o.icase = true },
         '--count': () => { o.count = true },
@@ -75,11 +96,15 @@ function parseGrepArgs(args: readonly string[], ere: boolean): GrepOptions | nul
         ;(o.patterns ??= []).push(argBytes(v))
         break
       }
+      if (c === 'E' || c === 'F' || c === 'G' || c === 'P') {
+        if (!setMatcher(c)) return CONFLICT
+        if (c === 'P') return null
+        o.ere = c === 'E'
+        o.fixed = c === 'F'
+        continue
+      }
       if (!SHORT_FLAGS.includes(c)) return null
       switch (c) {
-        case 'E': o.ere = true; o.fixed = false; break
-        case 'F': o.fixed = true; break
-        case 'G': o.ere = false; o.fixed = false; break
         case 'v': o.invert = true; break
         case 'i': case 'y': o.icase = true; break
         case 'c': o.count = true; break
@@ -135,6 +160,8 @@ function runGrep(prog: 'grep' | 'egrep', args: readonly string[], io: CommandIO)
   if (textLocale(io.ctx.env) === null) return null
   const o = parseGrepArgs(args, prog === 'egrep')
   if (o === null) return null
+  // Debian's egrep runs grep: the message carries grep's name.
+  if ('conflict' in o) return result('', 'grep: conflicting matchers specified\n', 2)
   const re = compile(o)
   if (re === null) return null
   const files = o.files.length === 0 ? ['-'] : o.files

@@ -31,15 +31,33 @@ function parseAmount(v: string, bytes: boolean, markChar: '-' | '+'): Amount | n
   return { bytes, count, mark }
 }
 
-function parseArgs(prog: 'head' | 'tail', args: readonly string[]): Parsed | null {
+/** tail's test for the obsolete `-N` form (coreutils 9.1 parse_obsolete_option): one option, at most one file. */
+function tailObsoleteApplies(args: readonly string[]): boolean {
+  const n = args.length
+  if (n === 1) return true
+  if (n === 2 && !(args[1]![0] === '-' && args[1]!.length > 1)) return true
+  return (n === 2 || n === 3) && args[1] === '--'
+}
+
+type ParseOutcome = Parsed | { readonly invalidContext: string } | null
+
+function parseArgs(prog: 'head' | 'tail', args: readonly string[]): ParseOutcome {
   const markChar = prog === 'head' ? '-' : '+'
   const p: Parsed = { amount: { bytes: false, count: 10, mark: false }, headers: null, files: [] }
   let i = 0
   const first = args[0]
-  if (first !== undefined && /^-[0-9]+$/.test(first)) {
+  if (prog === 'head' && first !== undefined && /^-[0-9]+$/.test(first)) {
+    // head takes `-N` as its first argument whatever follows.
     const n = parseCount(first.slice(1))
     if (n === null) return null
     p.amount = { bytes: false, count: n, mark: false }
+    i = 1
+  } else if (prog === 'tail' && first !== undefined && /^[-+][0-9]*[bcfl]*$/.test(first) && first !== '-' && tailObsoleteApplies(args)) {
+    const m = /^-([0-9]+)([cl]?)$/.exec(first)
+    if (m === null) return null
+    const n = parseCount(m[1]!)
+    if (n === null) return null
+    p.amount = { bytes: m[2] === 'c', count: n, mark: false }
     i = 1
   } else if (prog === 'tail' && first !== undefined && /^\+/.test(first)) {
     return null
@@ -55,6 +73,8 @@ function parseArgs(prog: 'head' | 'tail', args: readonly string[]): Parsed | nul
       options = false
       continue
     }
+    // getopt meets a digit: tail rejects it where the obsolete form does not apply.
+    if (prog === 'tail' && /^-[0-9]/.test(a)) return { invalidContext: a[1]! }
     let value: string | undefined
     let bytes = false
     if (a === '-n' || a === '-c') {
@@ -78,7 +98,8 @@ function parseArgs(prog: 'head' | 'tail', args: readonly string[]): Parsed | nul
     }
     const amount = parseAmount(value, bytes, markChar)
     if (amount === null) return null
-    p.amount = amount
+    // tail's from_start is only ever set: `-c +2 -n 2` counts lines from the second.
+    p.amount = prog === 'tail' && p.amount.mark && !amount.mark ? { ...amount, mark: true } : amount
   }
   if (p.files.length === 0) p.files.push('-')
   return p
@@ -148,6 +169,9 @@ function runHeadTail(prog: 'head' | 'tail', args: readonly string[], io: Command
   if (textLocale(io.ctx.env) === null) return null
   const p = parseArgs(prog, args)
   if (p === null) return null
+  if ('invalidContext' in p) return result('', `${prog}: option used in invalid context -- ${p.invalidContext}\n`, 1)
+  // tail outputs nothing for a count of 0 from the end, and opens nothing (no headers, no errors).
+  if (prog === 'tail' && p.amount.count === 0 && !p.amount.mark) return result('', '', 0)
   const headers = p.headers ?? p.files.length > 1
   let out = ''
   let err = ''

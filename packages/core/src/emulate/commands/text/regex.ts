@@ -50,6 +50,9 @@ function bracket(p: string, i: number, icase: boolean): { re: string; next: numb
     negate = true
     j++
   }
+  // `[:alpha:]` outside a bracket is an error in GNU grep and sed ("character class syntax is
+  // [[:space:]], not [:space:]"); a list starting with a colon is not answered at all.
+  if (p[j] === ':') return null
   let body = ''
   let first = true
   for (;;) {
@@ -59,6 +62,7 @@ function bracket(p: string, i: number, icase: boolean): { re: string; next: numb
       j++
       break
     }
+    const atFirst = first
     first = false
     if (c === '[' && (p[j + 1] === '.' || p[j + 1] === '=')) return null
     if (c === '[' && p[j + 1] === ':') {
@@ -83,6 +87,9 @@ function bracket(p: string, i: number, icase: boolean): { re: string; next: numb
       j += 3
       continue
     }
+    // A `-` that neither starts the list, ends it, nor is a range's start follows a range or
+    // a class (`[a-c-e]`, `[[:alpha:]-z]`): GNU's "Invalid range end".
+    if (c === '-' && !atFirst && p[j + 1] !== ']') return null
     body += hex(c)
     j++
   }
@@ -178,6 +185,10 @@ export function translateRegex(p: string, o: RegexOptions & { readonly icase: bo
         continue
       }
       if (n === 'b' || n === 'B' || n === '<' || n === '>' || n === '`' || n === "'") {
+        // Word and buffer anchors: equal to these JS forms for "does the line match" outside
+        // groups (no repetition, no alternative inside a group to interact with). Their effect
+        // on a match's extent (sed: `s/a*\B/X/g`) and inside groups was not proven: not answered.
+        if (o.extent || open.length > 0) return null
         out += n === '<' ? '\\b(?=\\w)' : n === '>' ? '\\b(?<=\\w)' : n === '`' ? '(?<![\\s\\S])' : n === "'" ? '(?![\\s\\S])' : '\\' + n
         last = 'anchor'
         continue
@@ -208,6 +219,10 @@ export function translateRegex(p: string, o: RegexOptions & { readonly icase: bo
       continue
     }
     if (c === '^') {
+      // An anchor inside a group (or, in an ERE, anywhere but the start of a top-level
+      // alternative) is not answered: GNU's rules there (`(^a)*`, `a^b`, intervals over
+      // anchored groups) were not proven equal to JS's.
+      if ((o.ere || last === 'none') && (open.length > 0 || last !== 'none')) return null
       if (o.ere || last === 'none') {
         out += '^'
         last = 'anchor'
@@ -220,6 +235,8 @@ export function translateRegex(p: string, o: RegexOptions & { readonly icase: bo
     if (c === '$') {
       const rest = p.slice(i)
       if (o.ere || rest === '' || rest.startsWith('\\)') || rest.startsWith('\\|')) {
+        if (open.length > 0) return null
+        if (o.ere && rest !== '' && rest[0] !== '|') return null
         out += '$'
         last = 'anchor'
       } else {

@@ -103,7 +103,16 @@ function parseReplacement(s: string, groups: number): Replacement | null {
   return parts
 }
 
-function parseScript(script: string, ere: boolean): Cmd[] | null {
+/** A script GNU rejects while compiling: its message (bad_prog) and exit status 1. */
+interface ScriptError {
+  readonly error: string
+}
+
+/**
+ * Parses the script. `single`: it is the only expression, so GNU's "-e expression #1, char N"
+ * position is the offset in it (with several, positions are per expression: not answered).
+ */
+function parseScript(script: string, ere: boolean, single: boolean): Cmd[] | ScriptError | null {
   if (script.startsWith('#n')) return null
   const r = new ScriptReader(script)
   const cmds: Cmd[] = []
@@ -143,10 +152,18 @@ function parseScript(script: string, ere: boolean): Cmd[] | null {
       let nth = 0
       let print = false
       let icase = false
+      // GNU mark_subst_opts: a repeated g or p is an error at that character.
+      const excess = (flag: string): ScriptError | null =>
+        single ? { error: `sed: -e expression #1, char ${r.i + 1}: multiple \`${flag}' options to \`s' command\n` } : null
       for (;;) {
         const f = r.peek()
-        if (f === 'g') global = true
-        else if (f === 'p') print = true
+        if (f === 'g') {
+          if (global) return excess('g')
+          global = true
+        } else if (f === 'p') {
+          if (print) return excess('p')
+          print = true
+        }
         else if (f === 'i' || f === 'I') icase = true
         else if (f !== undefined && f >= '1' && f <= '9') {
           let n = ''
@@ -254,16 +271,29 @@ export const sed: EmulatedCommand = {
       if (s === undefined) return null
       scripts.push(s)
     }
-    const cmds = parseScript(scripts.join('\n'), ere)
+    const cmds = parseScript(scripts.join('\n'), ere, scripts.length === 1)
     if (cmds === null) return null
+    if ('error' in cmds) return result('', cmds.error, 1)
     if (files.length === 0) files.push('-')
     let err = ''
     let status = 0
-    let input = ''
+    // Every input line, and whether it ended with a newline (only a file's last line may not:
+    // GNU prints such a line without one, and adds it only if more output follows).
+    const lines: string[] = []
+    const chomped: boolean[] = []
+    const add = (data: string): void => {
+      if (data === '') return
+      const terminated = data.endsWith('\n')
+      const parts = (terminated ? data.slice(0, -1) : data).split('\n')
+      for (let k = 0; k < parts.length; k++) {
+        lines.push(parts[k]!)
+        chomped.push(terminated || k < parts.length - 1)
+      }
+    }
     let stdinUsed = false
     for (const f of files) {
       if (f === '-') {
-        if (!stdinUsed) input += sepFor(input) + stdinText(io)
+        if (!stdinUsed) add(stdinText(io))
         stdinUsed = true
         continue
       }
@@ -276,18 +306,16 @@ export const sed: EmulatedCommand = {
         status = 2
         continue
       }
-      input += sepFor(input) + r.data
+      add(r.data)
     }
-    if (/[^\x01-\x7f]/.test(input)) return null
-    if (input === '') return result('', err, status)
-    const terminated = input.endsWith('\n')
-    const lines = (terminated ? input.slice(0, -1) : input).split('\n')
+    for (const l of lines) if (/[^\x01-\x7f]/.test(l)) return null
+    if (lines.length === 0) return result('', err, status)
     let out = ''
     let missingNewline = false
-    const emit = (text: string, last: boolean): void => {
+    const emit = (text: string, n: number): void => {
       if (missingNewline) out += '\n'
       out += text
-      missingNewline = last && !terminated
+      missingNewline = !chomped[n]
       if (!missingNewline) out += '\n'
     }
     for (let n = 0; n < lines.length; n++) {
@@ -308,19 +336,14 @@ export const sed: EmulatedCommand = {
           const r = substitute(ps, c)
           if (r !== null) {
             ps = r
-            if (c.print) emit(ps, last)
+            if (c.print) emit(ps, n)
           }
         } else {
-          emit(ps, last)
+          emit(ps, n)
         }
       }
-      if (!deleted && !quiet) emit(ps, last)
+      if (!deleted && !quiet) emit(ps, n)
     }
     return result(out, err, status)
   },
-}
-
-/** GNU sed reads several files as one stream: a file without a final newline gets one. */
-function sepFor(sofar: string): string {
-  return sofar === '' || sofar.endsWith('\n') ? '' : '\n'
 }

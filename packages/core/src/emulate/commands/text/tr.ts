@@ -42,7 +42,11 @@ interface Parsed {
 
 const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\' }
 
-function parseSet(s: string): Parsed | null {
+/**
+ * Parses a set. A three-digit octal escape above \377 is read as two digits and the third
+ * digit (coreutils unescape), with the warning appended to `warn`.
+ */
+function parseSet(s: string, warn: string[]): Parsed | null {
   // First pass: unescape into a list of [char, escaped] so ranges and classes see literals.
   const items: { c: string; lit: boolean }[] = []
   for (let i = 0; i < s.length; i++) {
@@ -58,7 +62,11 @@ function parseSet(s: string): Parsed | null {
       let j = i + 1
       for (let k = 0; k < 3 && s[j] !== undefined && s[j]! >= '0' && s[j]! <= '7'; k++, j++) {
         const nv = v * 8 + (s.charCodeAt(j) - 48)
-        if (nv > 255) break
+        if (nv > 255) {
+          const d = s.slice(i + 1, i + 4)
+          warn.push(`tr: warning: the ambiguous octal escape \\${d} is being\n\tinterpreted as the 2-byte sequence \\0${d.slice(0, 2)}, ${d[2]}\n`)
+          break
+        }
         v = nv
       }
       items.push({ c: String.fromCharCode(v), lit: true })
@@ -122,8 +130,9 @@ export const tr: EmulatedCommand = {
     }
     const want = del ? (squeeze ? 2 : 1) : squeeze ? (sets.length === 2 ? 2 : 1) : 2
     if (sets.length !== want) return null
-    const s1 = parseSet(sets[0]!)
-    const s2 = sets[1] === undefined ? null : parseSet(sets[1])
+    const warn: string[] = []
+    const s1 = parseSet(sets[0]!, warn)
+    const s2 = sets[1] === undefined ? null : parseSet(sets[1], warn)
     if (s1 === null || (sets[1] !== undefined && s2 === null)) return null
     const input = stdinText(io)
     const inSet1 = new Set(s1.chars)
@@ -152,6 +161,6 @@ export const tr: EmulatedCommand = {
       out += c
       last = c
     }
-    return result(out, '', 0)
+    return result(out, warn.join(''), 0)
   },
 }
