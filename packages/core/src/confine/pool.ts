@@ -21,14 +21,15 @@ import { readSyscallNumber } from './threads'
  * No exec and no FIFO is needed. The sockets require `unix` stream permission in the profile
  * the pool threads are in while parking (abstractions/base grants it).
  *
- * The socket's abstract name is visible in /proc/net/unix to every process of the network
- * namespace, so any of them can connect to it. Pairing is therefore authenticated: each
- * reader sends a fresh 16-byte random secret first, and the server uses a connection as a
- * thread's writer only when it presents the secret of the pair being made. Any other
- * connection (wrong bytes, too many bytes, or still silent when pairing ends) is destroyed.
- * A flood that keeps the pairs from forming ends in ERR_AA_PARK_FAILED at the deadline;
- * nothing is parked until every pair is made, so no pool thread is left parked
- * (docs/security.md).
+ * Abstract socket names are visible in /proc/net/unix to every process of the network
+ * namespace, so any of them can connect. Pairing is therefore authenticated: each pair has its
+ * own listening socket on a fresh random name (backlog 4, closed once the pair is made), the
+ * reader connects at once and sends a fresh 16-byte random secret, and the server uses a
+ * connection as the thread's writer only when it presents that secret. Every other
+ * connection (wrong bytes, too many bytes, or still silent when the pair is made) is
+ * destroyed. A pair that strangers keep from forming is retried on a new name; at the
+ * deadline it ends in ERR_AA_PARK_FAILED. Nothing is parked until every pair exists, so no
+ * pool thread is left parked (docs/security.md).
  */
 
 interface Park {
@@ -51,23 +52,35 @@ function blockingRead(fd: number): Promise<void> {
 }
 
 const SECRET_BYTES = 16
-/** Unauthenticated connections kept at most at once (the oldest is closed first). */
-const MAX_PENDING = 256
+/** Unauthenticated connections kept at most at once per listening socket (the oldest is closed first). */
+const MAX_PENDING = 64
+/** The listen backlog of a park socket: ours is the first connection; strangers beyond it get EAGAIN. */
+const BACKLOG = 4
 
-/** The server side of the park channel: hands out connections that proved the current secret. */
+/**
+ * The server side of one pair: a listening socket on a fresh random abstract name, which hands
+ * out the one connection that presents `secret` and destroys every other.
+ */
 class Pairing {
-  #secret: Buffer | undefined
-  #resolve: ((s: net.Socket) => void) | undefined
+  readonly #secret: Buffer
   readonly #unproven = new Set<net.Socket>()
-  /** Connections refused because they were not ours. */
-  strangers = 0
+  readonly #counter: { strangers: number }
+  readonly server = net.createServer()
+  readonly accepted: Promise<net.Socket>
+  #resolve: ((s: net.Socket) => void) | undefined
 
-  constructor(server: net.Server) {
-    server.on('connection', (socket) => this.#accept(socket))
+  constructor(secret: Buffer, counter: { strangers: number }) {
+    this.#secret = secret
+    this.#counter = counter
+    this.accepted = new Promise((resolve) => {
+      this.#resolve = resolve
+    })
+    this.server.on('connection', (socket) => this.#accept(socket))
+    this.server.on('error', () => {})
   }
 
   #refuse(socket: net.Socket): void {
-    this.strangers++
+    this.#counter.strangers++
     this.#unproven.delete(socket)
     socket.destroy()
   }
@@ -85,34 +98,35 @@ class Pairing {
     const onData = (chunk: Buffer) => {
       got = Buffer.concat([got, chunk])
       if (got.length < SECRET_BYTES) return
-      const secret = this.#secret
       const resolve = this.#resolve
-      if (got.length !== SECRET_BYTES || secret === undefined || resolve === undefined || !timingSafeEqual(got, secret)) {
+      if (got.length !== SECRET_BYTES || resolve === undefined || !timingSafeEqual(got, this.#secret)) {
         this.#refuse(socket)
         return
       }
       socket.off('data', onData)
       socket.pause()
       this.#unproven.delete(socket)
-      this.#secret = undefined
       this.#resolve = undefined
       resolve(socket)
     }
     socket.on('data', onData)
   }
 
-  /** The next connection that presents `secret`. */
-  expect(secret: Buffer): Promise<net.Socket> {
-    return new Promise((resolve) => {
-      this.#secret = secret
-      this.#resolve = resolve
+  listen(name: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject)
+      // exclusive: a cluster worker listens itself instead of asking its primary for the handle.
+      this.server.listen({ path: name, backlog: BACKLOG, exclusive: true }, () => {
+        this.server.off('error', reject)
+        resolve()
+      })
     })
   }
 
-  /** Closes every connection that has not proved itself. */
+  /** Stops listening and closes every connection that has not proved itself. */
   close(): void {
+    this.server.close()
     for (const s of this.#unproven) this.#refuse(s)
-    this.#secret = undefined
     this.#resolve = undefined
   }
 }
@@ -130,47 +144,58 @@ function before<T>(p: Promise<T>, deadline: number, make: () => Error): Promise<
   return Promise.race([p, late]).finally(() => clearTimeout(timer))
 }
 
-async function connectReader(name: string, deadline: number, failed: () => Error): Promise<net.Socket> {
+/**
+ * Makes one pair: a fresh listening socket on a random abstract name, our reader connected to
+ * it at once (a stranger must find the name in /proc/net/unix and connect within that window
+ * to get ahead of it in the accept queue), the reader's secret, and the server's check of it.
+ * A full backlog or a connection the server never sees (strangers first in the queue of a
+ * starved process) is retried on a new name until the deadline.
+ */
+async function openPair(counter: { strangers: number }, deadline: number, failed: () => Error): Promise<Park> {
   for (;;) {
-    const reader = net.connect({ path: name })
-    reader.pause()
+    const secret = randomBytes(SECRET_BYTES)
+    const pairing = new Pairing(secret, counter)
+    const name = `\0apparmor-monkeys-park-${process.pid}-${randomBytes(8).toString('hex')}`
+    let reader: net.Socket | undefined
     try {
+      await before(pairing.listen(name), deadline, failed)
+      reader = net.connect({ path: name })
+      reader.pause()
+      const r = reader
       await before(
         new Promise<void>((resolve, reject) => {
-          reader.once('connect', resolve)
-          reader.once('error', reject)
+          r.once('connect', resolve)
+          r.once('error', reject)
         }),
         deadline,
         failed,
       )
       // Later errors (a peer that went away) end the pool thread's read; nothing to report.
-      reader.on('error', () => {})
-      return reader
+      r.on('error', () => {})
+      await before(
+        new Promise<void>((resolve, reject) => r.write(secret, (err) => (err ? reject(err) : resolve()))),
+        deadline,
+        failed,
+      )
+      // Ours is normally the first connection accepted; a slice of the time left bounds the wait
+      // behind strangers, then a new name is tried.
+      const slice = Math.min(deadline, Date.now() + Math.max(200, (deadline - Date.now()) / 4))
+      const writer = await before(pairing.accepted, slice, () => new RetryPair())
+      pairing.close()
+      return park(reader, writer)
     } catch (err) {
-      reader.destroy()
-      // A full accept backlog (a flood of strangers): try again until the deadline.
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > deadline) throw err
+      pairing.close()
+      reader?.destroy()
+      const retry = err instanceof RetryPair || (err as NodeJS.ErrnoException).code === 'EAGAIN'
+      if (!retry || Date.now() >= deadline) throw err instanceof RetryPair ? failed() : err
       await sleep(1)
     }
   }
 }
 
-async function openPair(name: string, pairing: Pairing, deadline: number, failed: () => Error): Promise<Park> {
-  const secret = randomBytes(SECRET_BYTES)
-  const accepted = pairing.expect(secret)
-  const reader = await connectReader(name, deadline, failed)
-  let writer: net.Socket
-  try {
-    await before(
-      new Promise<void>((resolve, reject) => reader.write(secret, (err) => (err ? reject(err) : resolve()))),
-      deadline,
-      failed,
-    )
-    writer = await before(accepted, deadline, failed)
-  } catch (err) {
-    reader.destroy()
-    throw err
-  }
+class RetryPair extends Error {}
+
+function park(reader: net.Socket, writer: net.Socket): Park {
   const handle = (reader as unknown as { _handle: { fd: number; setBlocking(b: boolean): number; readStop(): number } })._handle
   handle.readStop()
   const rc = handle.setBlocking(true)
@@ -222,36 +247,27 @@ export async function relabelPool(opts: {
   }
   // Which thread sits on which fd is read from /proc/self/task/*/syscall: procfs's, or nothing.
   new Procfs().assertProcfs(['/proc', '/proc/self/task'], { operation: 'confine', name: opts.profile })
-  const name = `\0apparmor-monkeys-park-${process.pid}-${randomBytes(6).toString('hex')}`
-  const server = net.createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen({ path: name }, resolve)
-  })
-  const pairing = new Pairing(server)
+  const counter = { strangers: 0 }
   const deadline = Date.now() + opts.timeoutMs
   const call = `confine(${JSON.stringify(opts.profile ?? '')})`
   const failed = () =>
     parkFailed(
       `${call}: libuv's pool threads could not be paired with their park connections within ${opts.timeoutMs} ms` +
-        (pairing.strangers > 0
-          ? `: ${pairing.strangers} connection(s) from other processes to the park socket were refused (someone in this network namespace is connecting to it)`
+        (counter.strangers > 0
+          ? `: ${counter.strangers} connection(s) from other processes to the park sockets were refused (someone in this network namespace is connecting to them)`
           : '') +
         '. Nothing was changed and no pool thread is parked; retry, or start the process confined (apparmor-monkeys exec -p PROFILE, aa-exec)',
       opts.profile,
     )
   const parks: Park[] = []
   try {
-    for (let i = 0; i < opts.size; i++) parks.push(await openPair(name, pairing, deadline, failed))
+    for (let i = 0; i < opts.size; i++) parks.push(await openPair(counter, deadline, failed))
   } catch (err) {
     for (const p of parks) {
       p.reader.destroy()
       p.writer.destroy()
     }
     throw err
-  } finally {
-    server.close()
-    pairing.close()
   }
   const cleanup = async () => {
     for (const p of parks) p.writer.write('x'.repeat(Math.max(1, p.reads.length)))

@@ -65,6 +65,7 @@ for (const mode of ['junk', 'silent', 'mixed'] as const) {
   t.test(`a stranger connecting to the park socket (${mode}): pairing completes or fails with a code, nothing stays parked`, async (t) => {
     const { outcome, attack } = await attacked(t, mode, 32, 5000)
     t.comment(JSON.stringify({ ...outcome, results: outcome.results?.length, attack }))
+    t.ok(attack.names > 0 && attack.connections > 0, 'the hostile process found the park sockets and connected')
     t.notOk(outcome.hung, 'relabelPool settled')
     t.ok(outcome.ms < 5000 + 2000, `within its timeout (${outcome.ms} ms)`)
     t.ok(outcome.poolFree, 'every pool thread is free afterwards')
