@@ -59,7 +59,7 @@ function runShell(shell: string, script: string, req: EmulationRequest): Emulati
   if (!isDash(shell, req)) return null
   const list = parsed(script)
   if (list === null) return null
-  return runScript(list, { arg0: shell, ctx: req.ctx, registry: commandRegistry })
+  return runScript(list, { arg0: shell, ctx: req.ctx, registry: commandRegistry, ...(req.stdoutIsTTY === undefined ? {} : { stdoutIsTTY: req.stdoutIsTTY }) })
 }
 
 function runExec(file: string, args: readonly string[], req: EmulationRequest): EmulationResult | null {
@@ -74,6 +74,8 @@ function runExec(file: string, args: readonly string[], req: EmulationRequest): 
   let stdinRead = false
   const result = dispatch(program, args, {
     ctx,
+    ...(req.kind === 'exec' && req.argv0 !== undefined ? { argv0: req.argv0 } : {}),
+    ...(req.stdoutIsTTY === undefined ? {} : { stdoutIsTTY: req.stdoutIsTTY }),
     get stdin(): Buffer {
       stdinRead = true
       return Buffer.alloc(0)

@@ -62,5 +62,21 @@ export interface EmulatedCommand {
 
 /** What the interception layer asks: a shell line (`/bin/sh -c …`) or a direct exec. */
 export type EmulationRequest =
-  | { readonly kind: 'shell'; readonly shell: string; readonly script: string; readonly ctx: ChildContext }
-  | { readonly kind: 'exec'; readonly file: string; readonly args: readonly string[]; readonly ctx: ChildContext }
+  | {
+      readonly kind: 'shell'
+      readonly shell: string
+      readonly script: string
+      readonly ctx: ChildContext
+      /** Whether the shell's stdout is a terminal (absent: unknown). */
+      readonly stdoutIsTTY?: boolean
+    }
+  | {
+      readonly kind: 'exec'
+      readonly file: string
+      readonly args: readonly string[]
+      readonly ctx: ChildContext
+      /** argv[0] as the child receives it (absent: unknown; messages that need it are not answered). */
+      readonly argv0?: string
+      /** Whether the child's stdout is a terminal (absent: unknown). */
+      readonly stdoutIsTTY?: boolean
+    }

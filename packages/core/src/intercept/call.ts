@@ -1,4 +1,5 @@
 import * as path from 'node:path'
+import * as tty from 'node:tty'
 import type { ChildContext, EmulationRequest } from '../emulate/types'
 
 /**
@@ -18,6 +19,23 @@ export interface SpawnCall {
    */
   readonly env: readonly string[] | EnvObject
   readonly cwd: string | null | undefined
+  /**
+   * Whether the child's stdout would be a terminal, when the layer knows its stdio (see
+   * `stdoutIsTTY()`). Absent: unknown, and programs whose output depends on it
+   * (`lsb_release`) are not answered.
+   */
+  readonly stdoutIsTTY?: boolean
+}
+
+/**
+ * Whether a child's stdout (its stdio[1] as the layers see it) is a terminal: a pipe, an
+ * ignored stream (/dev/null) or none is not; an inherited or given fd is one when isatty()
+ * says so.
+ */
+export function stdoutIsTTY(stdio1: { readonly type: string; readonly fd?: number } | undefined): boolean {
+  if (stdio1 === undefined || stdio1.type === 'pipe' || stdio1.type === 'overlapped' || stdio1.type === 'ignore') return false
+  if ((stdio1.type === 'inherit' || stdio1.type === 'fd') && typeof stdio1.fd === 'number') return tty.isatty(stdio1.fd)
+  return true
 }
 
 export type EnvObject = Readonly<Record<string, unknown>>
@@ -104,9 +122,13 @@ export function contextOf(call: SpawnCall): ChildContext {
   }
 }
 
-/** The emulator's view of a call. */
-export function emulationRequest(shape: CallShape, ctx: ChildContext): EmulationRequest {
+/**
+ * The emulator's view of a call: with argv[0] of a direct exec (messages start with it) and,
+ * when known, whether the child's stdout is a terminal.
+ */
+export function emulationRequest(shape: CallShape, ctx: ChildContext, call?: SpawnCall): EmulationRequest {
+  const tty = call?.stdoutIsTTY === undefined ? {} : { stdoutIsTTY: call.stdoutIsTTY }
   return shape.kind === 'shell'
-    ? { kind: 'shell', shell: shape.shell, script: shape.script, ctx }
-    : { kind: 'exec', file: shape.file, args: shape.args, ctx }
+    ? { kind: 'shell', shell: shape.shell, script: shape.script, ctx, ...tty }
+    : { kind: 'exec', file: shape.file, args: shape.args, ctx, ...(call === undefined ? {} : { argv0: call.argv[0] }), ...tty }
 }

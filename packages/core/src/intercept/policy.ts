@@ -10,11 +10,13 @@ import { SHELL_BUILTINS, commandWords } from './programs'
  *
  * 1. `deny`: a deny rule matches any command word of the line (programs, builtins and the
  *    shell itself), or a deny RegExp matches the command line.
- * 2. `emulate`: the emulator answers the request byte-exactly, the call's options allow the
+ * 2. `confine`: the first confine rule that matches any command word (shell included) or,
+ *    for a RegExp, the command line. A confine rule wins over emulation: the user asked for
+ *    that child to run under a profile, and an emulated answer would read files with the
+ *    parent's permissions instead.
+ * 3. `emulate`: the emulator answers the request byte-exactly, the call's options allow the
  *    answer to be delivered exactly (see `Emulability`), and no allow rule names a word of
  *    the line (an allow rule means "run it for real").
- * 3. `confine`: the first confine rule that matches any command word (shell included) or,
- *    for a RegExp, the command line.
  * 4. `passthrough` (reason `allow-rule`): every program of the line is allowed: each command
  *    word that is not a shell builtin matches an allow rule (the shell of a shell line is
  *    implied), and the line is complete (no run-time command words), or an allow RegExp
@@ -193,6 +195,12 @@ export function decide(call: SpawnCall, shape: CallShape, emulability: Emulabili
     return { decision: 'deny', reason: 'deny-rule' }
   }
 
+  for (const rule of options.confine) {
+    if (anyWordMatches([rule.match], programs.all(), programs)) {
+      return { decision: 'confine', reason: 'confine-rule', profile: rule.profile }
+    }
+  }
+
   let emulatorError: string | undefined
   const forcedReal = options.allow.length > 0 && anyWordMatches(options.allow, shellWordsOnly(programs, shape), programs)
   if (!forcedReal && options.emulate !== null && emulability) {
@@ -201,7 +209,7 @@ export function decide(call: SpawnCall, shape: CallShape, emulability: Emulabili
     if (missKey === undefined || !misses?.has(missKey)) {
       let result: EmulationResult | null = null
       try {
-        result = options.emulate(emulationRequest(shape, ctx))
+        result = options.emulate(emulationRequest(shape, ctx, call))
       } catch (err) {
         emulatorError = err instanceof Error ? err.message : String(err)
       }
@@ -211,11 +219,6 @@ export function decide(call: SpawnCall, shape: CallShape, emulability: Emulabili
   }
   const extra = emulatorError === undefined ? {} : { emulatorError }
 
-  for (const rule of options.confine) {
-    if (anyWordMatches([rule.match], programs.all(), programs)) {
-      return { decision: 'confine', reason: 'confine-rule', profile: rule.profile, ...extra }
-    }
-  }
   if (options.allow.length > 0 && allAllowed(options.allow, programs)) {
     return { decision: 'passthrough', reason: 'allow-rule', ...extra }
   }

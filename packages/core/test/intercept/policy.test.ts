@@ -78,7 +78,8 @@ t.test('decisions', async (t) => {
   t.equal(d('node app.js', { confine: [{ match: 'node', profile: 'web' }] }), 'confine:web/confine-rule')
   t.equal(d('node app.js', { confine: [{ match: 'sh', profile: 'shell' }, { match: 'node', profile: 'web' }] }), 'confine:shell/confine-rule', 'first rule wins')
   t.equal(d('node app.js', { deny: ['node'], confine: [{ match: 'node', profile: 'web' }] }), 'deny/deny-rule')
-  t.equal(d('getconf X', { confine: [{ match: 'getconf', profile: 'p' }] }), 'emulate/emulated', 'nothing to confine when emulated')
+  t.equal(d('getconf X', { confine: [{ match: 'getconf', profile: 'p' }] }), 'confine:p/confine-rule', 'a confine rule wins over emulation (deny → confine → emulate → allow → unknown)')
+  t.equal(d('getconf X', { confine: [{ match: 'other', profile: 'p' }] }), 'emulate/emulated', 'emulated when no confine rule matches')
   t.equal(d(['uname', '-m'], { emulate: null }), 'passthrough/unknown', 'emulate: null disables emulation')
   const throwing = resolveInterceptOptions({ emulate: () => { throw new Error('bug') } })
   const call: SpawnCall = { api: 'spawn', file: 'uname', argv: ['uname'], envPairs: [], cwd: undefined }

@@ -105,6 +105,8 @@ export interface RunOptions {
   readonly arg0: string
   readonly ctx: ChildContext
   readonly registry: Registry
+  /** Whether the shell's own stdout is a terminal (absent: unknown). */
+  readonly stdoutIsTTY?: boolean
 }
 
 class Shell implements ExpandHost {
@@ -116,9 +118,15 @@ class Shell implements ExpandHost {
   private childEnv: Env | null = null
   readonly cwd: string
 
+  /** The shell's own stdout and stderr. */
+  private readonly topOut: Sink
+  private readonly topErr: Sink
+
   constructor(private readonly opts: RunOptions, fds: Fds) {
     this.vars = new Map()
     this.fds = fds
+    this.topOut = fds.out
+    this.topErr = fds.err
     this.cwd = opts.ctx.cwd
   }
 
@@ -441,8 +449,13 @@ class Shell implements ExpandHost {
     for (let i = 1; i < argv.length; i++) args.push(toUtf8(argv[i]!))
     const input = fds.in
     const ctx: ChildContext = { env, cwd: this.opts.ctx.cwd, uid: this.opts.ctx.uid, gid: this.opts.ctx.gid }
+    // argv[0] is the word as written; stdout is a terminal only where the shell's own stdout is
+    // (a pipe, /dev/null or a command substitution is not; the shell's stderr is unknown).
+    const tty = fds.out === this.topOut ? this.opts.stdoutIsTTY : fds.out === this.topErr ? undefined : false
     const io: CommandIO = {
       ctx,
+      argv0: toUtf8(name),
+      ...(tty === undefined ? {} : { stdoutIsTTY: tty }),
       get stdin(): Buffer {
         return takeInput(input, base, args)
       },

@@ -223,7 +223,7 @@ export function createId(view: SystemView): EmulatedCommand {
         else if (key === 'r') opts.real = true
         else if (key === 'z') opts.zero = true
       }
-      const run = new IdRun(view, new NssView(view), io, opts)
+      const run = new IdRun(view, new NssView(view, env), io, opts)
       try {
         if (Number(opts.user) + Number(opts.group) + Number(opts.groupList) > 1) {
           return die(run, 'cannot print "only" of more than one choice')

@@ -57,6 +57,12 @@ const NSSWITCH = '/etc/nsswitch.conf'
 /** glibc's _PATH_NSCDSOCKET; lstat follows /var/run when it links to /run. */
 const NSCD_SOCKET = '/var/run/nscd/socket'
 
+/** Where nss-systemd finds userdb services (varlink sockets) and drop-in user/group records. */
+const SYSTEMD_USERDB_DIRS = ['/run/systemd/userdb', '/etc/userdb', '/run/userdb', '/run/host/userdb', '/usr/local/lib/userdb', '/usr/lib/userdb']
+/** The records nss-systemd synthesizes. */
+const SYSTEMD_NAMES = new Set(['root', 'nobody', 'nogroup'])
+const SYSTEMD_IDS = new Set([0, 65534])
+
 const PASSWD_LINE = /^([^:\n+\-#\s][^:\n]*):([^:\n]*):(0|[1-9][0-9]{0,9}):(0|[1-9][0-9]{0,9}):([^:\n]*):([^:\n]*):([^:\n]*)$/
 const GROUP_LINE = /^([^:\n+\-#\s][^:\n]*):([^:\n]*):(0|[1-9][0-9]{0,9}):((?:[^:,\s]+)(?:,[^:,\s]+)*)?$/
 const UINT32_MAX = 0xffffffff
@@ -118,7 +124,33 @@ export class NssView {
   private passwdMemo: PasswdEntry[] | undefined | null = null
   private groupMemo: GroupEntry[] | undefined | null = null
 
-  constructor(private readonly view: SystemView) {}
+  private systemdMemo: boolean | null = null
+
+  /**
+   * `env`: the child's environment; given, a `files systemd` configuration is answered where
+   * nss-systemd provably has nothing to add (see systemdEmpty()).
+   */
+  constructor(
+    private readonly view: SystemView,
+    private readonly env?: Readonly<Record<string, string | undefined>>,
+  ) {}
+
+  /**
+   * True when nss-systemd (systemd 252) can answer nothing beyond its synthesized records
+   * (root and nobody/nogroup, ids 0 and 65534): no userdb service sockets under
+   * /run/systemd/userdb (PID 1's dynamic users among them), no drop-in record directories,
+   * and none of its environment switches set.
+   */
+  private systemdEmpty(): boolean {
+    if (this.systemdMemo === null) {
+      const env = this.env
+      this.systemdMemo =
+        env !== undefined &&
+        !Object.keys(env).some((k) => k.startsWith('SYSTEMD_') && env[k] !== undefined) &&
+        SYSTEMD_USERDB_DIRS.every((d) => this.view.lstat(d) === undefined)
+    }
+    return this.systemdMemo
+  }
 
   private config(): NssConfig | undefined {
     if (this.configMemo === null) {
@@ -139,7 +171,18 @@ export class NssView {
     if (services === undefined || services === null) return NOWHERE
     const onlyFiles = services.length === 1 && services[0] === 'files'
     const filesFirst = services[0] === 'files' && !(services[1] ?? '').startsWith('[')
-    return { hits: filesFirst, misses: onlyFiles }
+    // Debian's default `files systemd`: a miss in the files is final when nss-systemd has
+    // nothing (find() still refuses the records it synthesizes).
+    const filesThenEmptySystemd = services.length === 2 && services[0] === 'files' && services[1] === 'systemd' && this.systemdEmpty()
+    return { hits: filesFirst, misses: onlyFiles || filesThenEmptySystemd }
+  }
+
+  /** Enumeration (getent passwd) is answered only when `files` is the one service. */
+  private onlyFiles(db: Database): boolean {
+    const config = this.config()
+    if (config === undefined || this.nscdPresent()) return false
+    const services = config.get(db)
+    return services !== undefined && services !== null && services.length === 1 && services[0] === 'files'
   }
 
   /** The service list glibc's getgrouplist walks (initgroups, else group), if only `files`. */
@@ -161,38 +204,40 @@ export class NssView {
     return this.groupMemo
   }
 
-  private find<T>(db: 'passwd' | 'group', entries: T[] | undefined, match: (e: T) => boolean): Lookup<T> {
+  /** `synthesized`: nss-systemd would make this record up itself (a miss in the files is then no answer). */
+  private find<T>(db: 'passwd' | 'group', entries: T[] | undefined, match: (e: T) => boolean, synthesized: boolean): Lookup<T> {
     const reach = this.reach(db)
     if (!reach.hits || entries === undefined) return undefined
     const hit = entries.find(match)
     if (hit !== undefined) return hit
+    if (synthesized && this.config()?.get(db)?.includes('systemd')) return undefined
     return reach.misses ? NOT_FOUND : undefined
   }
 
   getpwnam(name: string): Lookup<PasswdEntry> {
-    return this.find('passwd', this.passwd(), (e) => e.name === name)
+    return this.find('passwd', this.passwd(), (e) => e.name === name, SYSTEMD_NAMES.has(name))
   }
 
   getpwuid(uid: number): Lookup<PasswdEntry> {
-    return this.find('passwd', this.passwd(), (e) => e.uid === uid)
+    return this.find('passwd', this.passwd(), (e) => e.uid === uid, SYSTEMD_IDS.has(uid))
   }
 
   getgrnam(name: string): Lookup<GroupEntry> {
-    return this.find('group', this.group(), (e) => e.name === name)
+    return this.find('group', this.group(), (e) => e.name === name, SYSTEMD_NAMES.has(name))
   }
 
   getgrgid(gid: number): Lookup<GroupEntry> {
-    return this.find('group', this.group(), (e) => e.gid === gid)
+    return this.find('group', this.group(), (e) => e.gid === gid, SYSTEMD_IDS.has(gid))
   }
 
   /** Every passwd entry in file order (getent passwd), when `files` is the only source. */
   allPasswd(): readonly PasswdEntry[] | undefined {
-    return this.reach('passwd').misses ? this.passwd() : undefined
+    return this.onlyFiles('passwd') ? this.passwd() : undefined
   }
 
 
   allGroups(): readonly GroupEntry[] | undefined {
-    return this.reach('group').misses ? this.group() : undefined
+    return this.onlyFiles('group') ? this.group() : undefined
   }
 
   /**

@@ -23,7 +23,7 @@ export function createWhoami(view: SystemView): EmulatedCommand {
       if (loaderTampered(view, io.ctx.env) || !binaryHas(view, 'whoami', MARKERS)) return null
       if (!uniformIds(view, io.ctx)) return null
       const uid = io.ctx.uid
-      const pw = new NssView(view).getpwuid(uid)
+      const pw = new NssView(view, io.ctx.env).getpwuid(uid)
       if (pw === undefined) return null
       if (pw !== NOT_FOUND) return result(pw.name + '\n')
       const prog = invocationName(io)
