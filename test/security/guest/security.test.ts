@@ -100,6 +100,21 @@ for (const [where, setup] of Object.entries(SETUPS)) {
   })
 }
 
+test("fake /proc (a tmpfs over the main thread's attr): the register preload with APPARMOR_MONKEYS_PROFILE stops the process before the app runs", () => {
+  const setup = SETUPS["a tmpfs over the main thread's /proc/<pid>/task/<tid>/attr"] as string
+  const script = `set -e\n${setup}\nexec ${process.execPath} --require ${REGISTER} ${path.join(FIX, 'fake-proc-app.js')} preload\n`
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+    encoding: 'utf8',
+    cwd: TEST_PKG,
+    timeout: 120_000,
+    env: { ...process.env, APPARMOR_MONKEYS_PROFILE: 'aam-sec-target' },
+  })
+  assert.notEqual(r.status, 0, `the app ran: ${r.stdout}`)
+  assert.equal(r.stdout, '', 'no line of the app ran')
+  assert.match(r.stderr, /ERR_AA_FAKE_PROCFS/)
+  assert.match(r.stderr, /confine\("aam-sec-target"\)/)
+})
+
 test('control: without a fake /proc the same fixture confines (the kernel denies the secret everywhere)', () => {
   for (const op of ['confine', 'changeProfile', 'withExecProfile']) {
     const out = underFakeProc('true', op)

@@ -1,6 +1,6 @@
 import { isMainThread } from 'node:worker_threads'
 import { confine, confineSync, type ConfineReport } from './runtime'
-import { kernel } from '../kernel'
+import { asCall, kernel } from '../kernel'
 import { runtimeThreadCount } from './threads'
 
 /**
@@ -12,6 +12,6 @@ import { runtimeThreadCount } from './threads'
  */
 export function confineAtBoot(profile: string): ConfineReport | Promise<ConfineReport> {
   if (!isMainThread) return confineSync(profile)
-  const threads = kernel().threadLabels().length
-  return threads - 1 <= runtimeThreadCount() ? confineSync(profile) : confine(profile)
+  const threads = asCall('confine', profile, () => kernel().threadLabels({ operation: 'confine', name: profile }).length)
+  return threads - 1 <= asCall('confine', profile, runtimeThreadCount) ? confineSync(profile) : confine(profile)
 }
