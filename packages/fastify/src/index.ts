@@ -115,3 +115,12 @@ declare namespace apparmorMonkeys {
 }
 
 export = apparmorMonkeys
+
+// Node's ESM loader learns a CommonJS module's named exports by scanning its source
+// (cjs-module-lexer): it detects `module.exports.NAME = …` but not `apparmorMonkeys.NAME = …`.
+// These two lines are for that scan (the same technique as core's index.ts): TypeScript emits
+// `module.exports = apparmorMonkeys` after them, and the function already carries both
+// properties (above), so `import { apparmorMonkeys } from '@apparmor-monkeys/fastify'` and
+// `import apparmorMonkeys from …` both work as the types say (test/packaging checks it).
+module.exports.default = apparmorMonkeys
+module.exports.apparmorMonkeys = apparmorMonkeys

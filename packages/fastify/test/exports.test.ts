@@ -30,4 +30,6 @@ t.test('ESM import gets the same function as default and as the named export', a
   const mod = (await import(path.join(PKG, 'dist', 'index.js'))) as { default: Function & { apparmorMonkeys: Function }; apparmorMonkeys?: Function }
   t.equal(mod.default, require(PKG))
   t.equal(mod.default.apparmorMonkeys, mod.default)
+  // Node's scan of the CommonJS source (cjs-module-lexer) must find the named export.
+  t.equal(mod.apparmorMonkeys, mod.default, "import { apparmorMonkeys } from '@apparmor-monkeys/fastify'")
 })
