@@ -164,13 +164,25 @@ t.test('user and group lookups by nsswitch.conf', async (t) => {
   t.same(text(run(id, ['nosuch', 'root'])), ['uid=0(root) gid=0(root) groups=0(root)\n', "id: 'nosuch': no such user\n", 1])
   t.same(text(run(createWhoami(filesOnly), [], { uid: 4242 })), ['', 'whoami: cannot find name for user ID 4242\n', 1])
 
-  const withSystemd = fakeView(nssTree('passwd: files systemd\ngroup: files systemd\n'))
+  // nss-systemd with a userdb service (PID 1's dynamic users): a miss in the files is not final.
+  const withSystemd = fakeView(nssTree('passwd: files systemd\ngroup: files systemd\n', { 'run/systemd/userdb/io.systemd.DynamicUser': '' }))
   t.same(text(run(createGetent(withSystemd), ['passwd', 'root'])), ['root:x:0:0:root:/root:/bin/bash\n', '', 0], 'a hit in files is final')
   t.equal(run(createGetent(withSystemd), ['passwd', 'nosuch']), null, 'a miss goes on to systemd')
   t.equal(run(createGetent(withSystemd), ['passwd']), null, 'enumeration includes systemd')
   t.equal(run(createId(withSystemd), ['alice']), null, 'getgrouplist continues after files')
   t.same(text(run(createId(withSystemd), ['-un', 'alice'])), ['alice\n', '', 0])
   t.equal(run(createWhoami(withSystemd), [], { uid: 4242 }), null)
+  t.equal(run(createId(withSystemd), ['-un', '4242']), null)
+
+  // nss-systemd holding nothing (no userdb services, no drop-ins): a miss is final, except for
+  // the records it synthesizes (root, nobody, ids 0 and 65534).
+  const emptySystemd = fakeView(nssTree('passwd: files systemd\ngroup: files systemd\n'))
+  t.same(text(run(createWhoami(emptySystemd), [], { uid: 4242 })), ['', 'whoami: cannot find name for user ID 4242\n', 1])
+  t.same(text(run(createId(emptySystemd), ['-un', '4242'])), ['', "id: '4242': no such user\n", 1], 'the username package as a uid without an entry')
+  t.equal(run(createId(emptySystemd), ['-un', 'nobody']), null, 'synthesized by nss-systemd')
+  t.equal(run(createId(emptySystemd), ['-un', '65534']), null, 'synthesized by nss-systemd')
+  t.equal(run(createGetent(emptySystemd), ['passwd']), null, 'enumeration stays files-only')
+  t.equal(run(createWhoami(emptySystemd), [], { uid: 4242, env: { PATH: '/usr/bin:/bin', SYSTEMD_BYPASS_USERDB: 'x' } }), null, 'a SYSTEMD_* switch')
 
   const initgroupsFiles = fakeView(nssTree('passwd: files systemd\ngroup: files systemd\ninitgroups: files\n'))
   t.same(text(run(createId(initgroupsFiles), ['-G', 'alice'])), ['1000 100 50\n', '', 0], 'an initgroups line decides getgrouplist')

@@ -1,6 +1,7 @@
 import type { EmulatedCommand } from '../../types'
 import { createGetconf } from './getconf'
 import { createGetent } from './getent'
+import { createGit } from './git'
 import { createHostname } from './hostname'
 import { createId } from './id'
 import { createLdconfig } from './ldconfig'
@@ -33,6 +34,7 @@ export function createInfoCommands(view: SystemView): readonly EmulatedCommand[]
     createLscpu(view),
     createNproc(view),
     createLdconfig(view),
+    createGit(),
   ]
 }
 
