@@ -1,4 +1,5 @@
-import { AppArmorError, ErrorCodes, type Kernel, validateProfileName } from '@apparmor-monkeys/core'
+import { AppArmorError, ErrorCodes, type Kernel } from '@apparmor-monkeys/core'
+import { describeValue as describe, readOptions } from '@apparmor-monkeys/core/adapter'
 import type { InterceptOptions } from './interception'
 
 /**
@@ -61,62 +62,38 @@ export function optionsError(message: string, cause?: unknown): AppArmorError {
   return new AppArmorError(ErrorCodes.OPTIONS, `startConfinedWorker: ${message}`, { operation: 'startConfinedWorker', cause })
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`
-}
+export { describe }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function checkBoolean(o: Record<string, unknown>, key: 'holdJobs' | 'strict'): boolean {
-  const value = o[key]
-  if (value === undefined) return DEFAULTS[key]
-  if (typeof value !== 'boolean') throw optionsError(`options.${key} must be a boolean; got ${describe(value)}`)
-  return value
-}
-
-function checkProfile(value: unknown, key: 'profile' | 'processorProfile'): string | null {
-  if (value === null) return null
-  if (typeof value !== 'string') throw optionsError(`options.${key} must be a profile name or null; got ${describe(value)}`)
-  return validateProfileName(value, `startConfinedWorker options.${key}`)
-}
 
 /** Validates startConfinedWorker()'s own options and fills in the defaults. */
 export function resolveOptions(options: unknown): ResolvedOptions {
-  if (!isPlainObject(options)) {
-    throw optionsError(`options must be an object such as { profile: 'bullmq-worker' }; got ${describe(options)}`)
+  const o = readOptions('startConfinedWorker', options, {
+    known: KEYS,
+    shape: "an object such as { profile: 'bullmq-worker' }",
+    operation: 'startConfinedWorker',
+  })
+  if (o.values['profile'] === undefined) {
+    throw o.error("options.profile is required: the worker's profile, or null to leave the worker process as it is")
   }
-  for (const key of Object.keys(options)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw optionsError(`unknown option ${JSON.stringify(key)}; known: ${KEYS.join(', ')}`)
-    }
-  }
-  if (!('profile' in options) || options['profile'] === undefined) {
-    throw optionsError("options.profile is required: the worker's profile, or null to leave the worker process as it is")
-  }
-  const profile = checkProfile(options['profile'], 'profile')
-  const processorProfile = options['processorProfile'] === undefined ? DEFAULTS.processorProfile : checkProfile(options['processorProfile'], 'processorProfile')
+  const profile = o.profileOrNull('profile')
+  const processorProfile = o.values['processorProfile'] === undefined ? DEFAULTS.processorProfile : o.profileOrNull('processorProfile')
   if (profile === null && processorProfile === null) {
-    throw optionsError('nothing to confine: set options.profile, options.processorProfile, or both')
+    throw o.error('nothing to confine: set options.profile, options.processorProfile, or both')
   }
-  const intercept = options['intercept'] ?? DEFAULTS.intercept
-  if (!isPlainObject(intercept)) {
-    throw optionsError(`options.intercept must be install() options (an object); got ${describe(intercept)}`)
-  }
-  const kernel = options['kernel']
+  const kernel = o.values['kernel']
   if (kernel !== undefined && (!isPlainObject(kernel) || typeof kernel['threadLabels'] !== 'function')) {
-    throw optionsError(`options.kernel must be a kernel interface (createKernel()); got ${describe(kernel)}`)
+    throw o.error(`options.kernel must be a kernel interface (createKernel()); got ${describe(kernel)}`)
   }
   return Object.freeze({
     profile,
     processorProfile,
-    holdJobs: checkBoolean(options, 'holdJobs'),
-    strict: checkBoolean(options, 'strict'),
-    intercept: intercept as InterceptOptions,
+    holdJobs: o.boolean('holdJobs', DEFAULTS.holdJobs),
+    strict: o.boolean('strict', DEFAULTS.strict),
+    intercept: o.object<InterceptOptions>('intercept', DEFAULTS.intercept, 'install() options (an object)'),
     kernel: kernel as Kernel | undefined,
   })
 }

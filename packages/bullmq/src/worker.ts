@@ -3,6 +3,7 @@ import type { ForkOptions } from 'node:child_process'
 import { isMainThread } from 'node:worker_threads'
 import { AppArmorError, ErrorCodes, confine, kernel as defaultKernel, type ConfineReport, type Kernel } from '@apparmor-monkeys/core'
 import type { Processor, WorkerOptions } from 'bullmq'
+import { adapterError } from '@apparmor-monkeys/core/adapter'
 import { acquireProcessorRule, type InterceptionState, type RuleLease } from './interception'
 import { type ConfineWorkerOptions, type ResolvedOptions, checkCombination, isSandboxed, resolveOptions } from './options'
 import { mergeForkOptions, processorConfineRule, sandboxMainFile } from './sandbox'
@@ -152,12 +153,9 @@ class Guard implements WorkerConfinement {
 }
 
 function asAppArmorError(err: unknown, profile: string): AppArmorError {
+  // Core's errors already name the call (confine("…")) and the profile: kept as they are.
   if (err instanceof AppArmorError) return err
-  return new AppArmorError(ErrorCodes.UNAVAILABLE, `startConfinedWorker(${JSON.stringify(profile)}): ${(err as Error).message}`, {
-    profile,
-    operation: 'startConfinedWorker',
-    cause: err,
-  })
+  return adapterError(err, { prefix: `startConfinedWorker(${JSON.stringify(profile)})`, profile, operation: 'startConfinedWorker' })
 }
 
 function raise(emitter: EventEmitter, err: Error): void {

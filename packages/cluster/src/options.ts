@@ -3,8 +3,8 @@
  * Pure: no I/O, no patching.
  */
 import type { Cluster } from 'node:cluster'
-import type { AppArmorError, Kernel } from '@apparmor-monkeys/core'
-import { core } from './core'
+import type { Kernel } from '@apparmor-monkeys/core'
+import type * as Adapter from '@apparmor-monkeys/core/adapter'
 
 /** What the primary does when a worker is not confirmed in its profile. */
 export type FailureAction = 'kill' | 'exit'
@@ -83,65 +83,28 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
 const KEYS = ['confirmTimeoutMs', 'onFailure', 'allowComplain', 'preload', 'log', 'cluster', 'kernel'] as const
 
-function optionsError(message: string): AppArmorError {
-  const { AppArmorError, ErrorCodes } = core()
-  return new AppArmorError(ErrorCodes.OPTIONS, `onWorkerFork: ${message}`, { operation: 'onWorkerFork' })
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return 'an array'
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`
-}
-
-function bool(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw optionsError(`options.${name} must be a boolean; got ${describe(value)}`)
-  return value
-}
-
 /**
  * Validates onWorkerFork()'s options and fills in the defaults. Throws AppArmorError
  * `ERR_AA_OPTIONS` naming the first wrong option.
  */
 export function resolveOptions(options: WorkerForkOptions = {}): ResolvedWorkerForkOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw optionsError(`options must be an object; got ${describe(options)}`)
-  }
-  for (const key of Object.keys(options)) {
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw optionsError(`unknown option ${JSON.stringify(key)}; known: ${KEYS.join(', ')}`)
-    }
-  }
-  const o = options as Record<string, unknown>
-
-  const timeout = o['confirmTimeoutMs'] ?? DEFAULT_OPTIONS.confirmTimeoutMs
-  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT_MS) {
-    throw optionsError(`options.confirmTimeoutMs must be a whole number of ms between 1 and ${MAX_TIMEOUT_MS}; got ${describe(timeout)}`)
-  }
-  const onFailure = o['onFailure'] ?? DEFAULT_OPTIONS.onFailure
-  if (onFailure !== 'kill' && onFailure !== 'exit') {
-    throw optionsError(`options.onFailure must be 'kill' or 'exit'; got ${describe(onFailure)}`)
-  }
-  const log = o['log'] === undefined ? DEFAULT_OPTIONS.log : o['log']
-  if (log !== null && typeof log !== 'function') {
-    throw optionsError(`options.log must be a function or null; got ${describe(log)}`)
-  }
-  const cluster = o['cluster']
+  // Loaded here, not at the top: a worker loads this file and must not pay for core.
+  const { readOptions } = require('@apparmor-monkeys/core/adapter') as typeof Adapter
+  const o = readOptions('onWorkerFork', options, { known: KEYS, operation: 'onWorkerFork' })
+  const cluster = o.values['cluster']
   if (cluster !== undefined && (typeof cluster !== 'object' || cluster === null)) {
-    throw optionsError(`options.cluster must be the node:cluster module; got ${describe(cluster)}`)
+    throw o.error(`options.cluster must be the node:cluster module; got ${o.describe(cluster)}`)
   }
-  const kernel = o['kernel']
+  const kernel = o.values['kernel']
   if (kernel !== undefined && (typeof kernel !== 'object' || kernel === null || typeof (kernel as Kernel).changeOnExec !== 'function')) {
-    throw optionsError(`options.kernel must be a Kernel (createKernel()); got ${describe(kernel)}`)
+    throw o.error(`options.kernel must be a Kernel (createKernel()); got ${o.describe(kernel)}`)
   }
   return Object.freeze({
-    confirmTimeoutMs: timeout,
-    onFailure,
-    allowComplain: bool(o['allowComplain'], 'allowComplain', DEFAULT_OPTIONS.allowComplain),
-    preload: bool(o['preload'], 'preload', DEFAULT_OPTIONS.preload),
-    log: log as ((line: string) => void) | null,
+    confirmTimeoutMs: o.integer('confirmTimeoutMs', 1, MAX_TIMEOUT_MS, DEFAULT_OPTIONS.confirmTimeoutMs, ' of ms'),
+    onFailure: o.oneOf<FailureAction>('onFailure', ['kill', 'exit'], DEFAULT_OPTIONS.onFailure),
+    allowComplain: o.boolean('allowComplain', DEFAULT_OPTIONS.allowComplain),
+    preload: o.boolean('preload', DEFAULT_OPTIONS.preload),
+    log: o.func<((line: string) => void) | null>('log', DEFAULT_OPTIONS.log, 'a function or null', true),
     cluster: cluster as Cluster | undefined,
     kernel: kernel as Kernel | undefined,
   })

@@ -7,6 +7,7 @@
  */
 import * as path from 'node:path'
 import { syncBuiltinESMExports } from 'node:module'
+import { adapterError } from '@apparmor-monkeys/core/adapter'
 import type { Cluster, Worker } from 'node:cluster'
 import {
   AppArmorError,
@@ -234,19 +235,7 @@ function confinedFork(reg: Registration, env: unknown): Worker {
 }
 
 function wrapError(err: unknown, profile: string): AppArmorError {
-  if (!isAppArmorError(err)) {
-    return new AppArmorError(ErrorCodes.UNAVAILABLE, `onWorkerFork(changeProfile('${profile}')): ${(err as Error).message}`, {
-      profile,
-      operation: 'onWorkerFork',
-      cause: err,
-    })
-  }
-  return new AppArmorError(err.code, `onWorkerFork(changeProfile('${profile}')): ${err.message}`, {
-    profile,
-    operation: 'onWorkerFork',
-    ...(err.errno === undefined ? {} : { errno: err.errno }),
-    cause: err,
-  })
+  return adapterError(err, { prefix: `onWorkerFork(changeProfile('${profile}'))`, profile, operation: 'onWorkerFork' })
 }
 
 /**

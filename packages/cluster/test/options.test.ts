@@ -37,8 +37,8 @@ t.test('every wrong option is named (ERR_AA_OPTIONS)', async (t) => {
   const cases: Array<[unknown, RegExp]> = [
     [null, /options must be an object; got null/],
     [[], /options must be an object; got an array/],
-    [{ confirmTimeout: 5 }, /unknown option "confirmTimeout"; known: confirmTimeoutMs/],
-    [{ confirmTimeoutMs: 0 }, /confirmTimeoutMs must be a whole number of ms between 1 and 2147483647; got number 0/],
+    [{ confirmTimeout: 5 }, /unknown option "confirmTimeout" \(did you mean confirmTimeoutMs\?\); known: confirmTimeoutMs/],
+    [{ confirmTimeoutMs: 0 }, /confirmTimeoutMs must be an integer of ms from 1 to 2147483647; got number 0/],
     [{ confirmTimeoutMs: -1 }, /confirmTimeoutMs/],
     [{ confirmTimeoutMs: 1.5 }, /confirmTimeoutMs/],
     [{ confirmTimeoutMs: Number.NaN }, /confirmTimeoutMs/],

@@ -183,7 +183,8 @@ t.test('a fork the kernel refuses throws, is logged, and leaves settings as they
   ;(s.kernel as unknown as { changeOnExec: () => never }).changeOnExec = () => {
     throw refused
   }
-  t.throws(() => s.cluster.fork(), refused)
+  const err = t.throws(() => s.cluster.fork(), { code: 'ERR_AA_NOT_FOUND', message: /profile 'web-worker' is not loaded/ }) as Error
+  t.equal(err.cause, refused, 'the kernel\'s error is the cause')
   t.equal(s.forks.length, 0, 'nothing spawned')
   t.same(s.cluster.settings.execArgv, ['--x'])
   t.match(s.logs, [/^apparmor-monkeys\/cluster: cluster\.fork\(\) refused: .*not loaded \[ERR_AA_NOT_FOUND\]$/])

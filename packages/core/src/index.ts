@@ -81,8 +81,6 @@ export declare const isEmulatedPid: typeof Intercept.isEmulatedPid
 export declare const readEnvConfig: typeof Options.readEnvConfig
 export declare const resolveInterceptOptions: typeof Options.resolveInterceptOptions
 export declare const ENV: typeof Options.ENV
-export declare const describeValue: typeof Options.describeValue
-export declare const didYouMean: typeof Options.didYouMean
 
 // For Node's scan of export names (see above); the getters below replace these.
 exports.changeHat = exports.changeOnExec = exports.changeProfile = exports.createKernel = exports.getCon = void 0
@@ -92,7 +90,7 @@ exports.confine = exports.confineSync = exports.withExecProfile = exports.create
 exports.threadpoolSize = exports.ioUringEnabled = void 0
 exports.install = exports.uninstall = exports.status = exports.subscribe = exports.leaseInterception = void 0
 exports.EXEC_CHANNEL = exports.EMULATED_PID_BASE = exports.isEmulatedPid = void 0
-exports.readEnvConfig = exports.resolveInterceptOptions = exports.ENV = exports.describeValue = exports.didYouMean = void 0
+exports.readEnvConfig = exports.resolveInterceptOptions = exports.ENV = void 0
 
 /** Defines `names` as getters that load `file` (once, through require's cache) when first read. */
 function lazy(file: string, names: readonly string[]): void {
@@ -109,4 +107,4 @@ function lazy(file: string, names: readonly string[]): void {
 lazy('./kernel', ['changeHat', 'changeOnExec', 'changeProfile', 'createKernel', 'getCon', 'getExecCon', 'isEnabled', 'kernel', 'permProfile', 'revertHat', 'stackOnExec', 'stackProfile', 'threadLabels'])
 lazy('./confine', ['confine', 'confineSync', 'withExecProfile', 'createExecConfiner', 'threadpoolSize', 'ioUringEnabled'])
 lazy('./intercept', ['install', 'uninstall', 'status', 'subscribe', 'leaseInterception', 'EXEC_CHANNEL', 'EMULATED_PID_BASE', 'isEmulatedPid'])
-lazy('./options', ['readEnvConfig', 'resolveInterceptOptions', 'ENV', 'describeValue', 'didYouMean'])
+lazy('./options', ['readEnvConfig', 'resolveInterceptOptions', 'ENV'])

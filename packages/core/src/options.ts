@@ -180,9 +180,42 @@ const DESCRIBE_LIMIT = 60
 /** A short description of a wrong option value for error messages. Shared with the adapters. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > DESCRIBE_LIMIT ? `${value.slice(0, DESCRIBE_LIMIT)}…` : value)
-  if (value === null) return 'null'
+  if (value === null || value === undefined) return String(value)
   if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'function') return 'a function'
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`
+}
+
+/**
+ * Checks the options object of a call such as `confine(profile, options)`: an object (or
+ * undefined) whose keys are all in `known`, each of the type `known` gives. Throws
+ * AppArmorError `ERR_AA_OPTIONS` naming the call, the profile and the option.
+ */
+export function checkCallOptions(
+  options: unknown,
+  known: Readonly<Record<string, 'boolean' | 'positive integer' | 'object'>>,
+  operation: string,
+  profile: string,
+): void {
+  const { AppArmorError, ErrorCodes } = require('./errors') as typeof Errors
+  const fail = (message: string): never => {
+    throw new AppArmorError(ErrorCodes.OPTIONS, `${operation}(${JSON.stringify(profile)}): ${message}`, { operation, profile })
+  }
+  if (options === undefined) return
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) fail(`options must be an object; got ${describeValue(options)}`)
+  const names = Object.keys(known)
+  for (const [key, value] of Object.entries(options as Record<string, unknown>)) {
+    const type = known[key]
+    if (type === undefined) fail(`unknown option ${JSON.stringify(key)}${didYouMean(key, names)}; known: ${names.join(', ')}`)
+    if (value === undefined) continue
+    const ok =
+      type === 'boolean'
+        ? typeof value === 'boolean'
+        : type === 'positive integer'
+          ? typeof value === 'number' && Number.isInteger(value) && value > 0
+          : typeof value === 'object' && value !== null
+    if (!ok) fail(`options.${key} must be ${type === 'object' ? 'an object' : `a ${type}`}; got ${describeValue(value)}`)
+  }
 }
 
 /** A rule string is one word: no whitespace, not empty. */
@@ -205,7 +238,8 @@ function checkProfile(profile: unknown, where: string): string {
   try {
     return validateProfileName(profile, where)
   } catch (err) {
-    throw optionsError(`${where}: ${(err as Error).message}`, err)
+    // The name check's message already starts with `<where>: `.
+    throw optionsError((err as Error).message, err)
   }
 }
 

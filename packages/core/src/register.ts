@@ -25,6 +25,7 @@
  * Only this entry has side effects; importing any other entry of the package patches nothing.
  */
 import type { confineAtBoot as ConfineAtBoot } from './confine/boot'
+import type * as Errors from './errors'
 import { install } from './intercept/install'
 import type * as Options from './options'
 
@@ -38,6 +39,19 @@ const PREFIX = 'APPARMOR_MONKEYS_'
 /** Where the pending boot confinement is left for the ESM entry (register.mts) to await. */
 const BOOT = Symbol.for('apparmor-monkeys.register.boot')
 
+/** A boot confinement failure, named after the variable that asked for it (errors.ts loads only then). */
+function fromVariable(err: unknown, profile: string): unknown {
+  const { AppArmorError } = require('./errors') as typeof Errors
+  if (!(err instanceof AppArmorError)) return err
+  return new AppArmorError(err.code, `APPARMOR_MONKEYS_PROFILE=${profile}: the process was not started: ${err.message}`, {
+    operation: err.operation,
+    profile: err.profile ?? profile,
+    errno: err.errno,
+    data: err.data,
+    cause: err,
+  })
+}
+
 function configured(env: NodeJS.ProcessEnv): boolean {
   for (const name in env) if (name.startsWith(PREFIX)) return true
   return false
@@ -50,8 +64,17 @@ else if (!config.disabled) {
   if (config.profile !== null) {
     // Whole-process confinement at boot (the confinement module is loaded only when asked).
     const { confineAtBoot } = require('./confine/boot') as { confineAtBoot: typeof ConfineAtBoot }
-    const report = confineAtBoot(config.profile)
+    const profile = config.profile
+    let report: ReturnType<typeof ConfineAtBoot>
+    try {
+      report = confineAtBoot(profile)
+    } catch (err) {
+      throw fromVariable(err, profile)
+    }
     if (report instanceof Promise) {
+      report = report.catch((err: unknown) => {
+        throw fromVariable(err, profile)
+      })
       // The pool already exists (an --import preload): the ESM entry (register.mts) awaits this
       // before the application loads. Should anything else load this file, fail closed anyway.
       ;(globalThis as Record<symbol, unknown>)[BOOT] = report

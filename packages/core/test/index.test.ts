@@ -14,7 +14,7 @@ const EXPORTS = [
   'permProfile', 'revertHat', 'stackOnExec', 'stackProfile', 'threadLabels',
   'confine', 'confineSync', 'withExecProfile', 'createExecConfiner', 'threadpoolSize', 'ioUringEnabled',
   'install', 'uninstall', 'status', 'subscribe', 'leaseInterception', 'EXEC_CHANNEL', 'EMULATED_PID_BASE', 'isEmulatedPid',
-  'readEnvConfig', 'resolveInterceptOptions', 'ENV', 'describeValue', 'didYouMean',
+  'readEnvConfig', 'resolveInterceptOptions', 'ENV',
 ]
 
 function node(args: string[]): { status: number | null; stdout: string; stderr: string } {

@@ -11,7 +11,8 @@
 import * as http from 'node:http'
 import type * as https from 'node:https'
 import * as net from 'node:net'
-import { AppArmorError, ErrorCodes, confine, isAppArmorError } from '@apparmor-monkeys/core'
+import { AppArmorError, ErrorCodes, confine } from '@apparmor-monkeys/core'
+import { adapterError } from '@apparmor-monkeys/core/adapter'
 import type { ConfineReport } from '@apparmor-monkeys/core'
 import { Gate } from './gate'
 import { leaseInterception } from '@apparmor-monkeys/core'
@@ -60,20 +61,9 @@ function closeServer(server: net.Server): Promise<void> {
 
 /** Adds the helper's context to a failure, keeping its stable code, details and cause. */
 function confineError(err: unknown, opts: ResolvedOptions, where: string): AppArmorError {
-  const prefix = `@apparmor-monkeys/express: the process could not be confined in AppArmor profile '${opts.profile}' (${where})`
-  if (isAppArmorError(err)) {
-    return new AppArmorError(err.code, `${prefix}: ${err.message}`, {
-      profile: err.profile ?? opts.profile,
-      operation: err.operation,
-      errno: err.errno,
-      data: err.data,
-      cause: err,
-    })
-  }
-  return new AppArmorError(ErrorCodes.UNAVAILABLE, `${prefix}: ${(err as Error)?.message ?? String(err)}`, {
+  return adapterError(err, {
+    prefix: `@apparmor-monkeys/express: the process could not be confined in AppArmor profile '${opts.profile}' (${where})`,
     profile: opts.profile,
-    operation: 'confine',
-    cause: err,
   })
 }
 

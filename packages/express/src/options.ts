@@ -1,5 +1,4 @@
-import { AppArmorError, ErrorCodes, validateProfileName } from '@apparmor-monkeys/core'
-import { describeValue, didYouMean } from '@apparmor-monkeys/core'
+import { describeValue, readOptions } from '@apparmor-monkeys/core/adapter'
 import type { InterceptOptions } from '@apparmor-monkeys/core'
 
 /** Options of `listenConfined(app, options)`. */
@@ -55,45 +54,25 @@ export const DEFAULTS = Object.freeze({ port: 0, before: false, strict: true, in
 
 const KEYS = ['profile', 'port', 'host', 'before', 'strict', 'intercept'] as const
 
-function optionsError(message: string, cause?: unknown): AppArmorError {
-  return new AppArmorError(ErrorCodes.OPTIONS, `@apparmor-monkeys/express: ${message}`, { operation: 'options', cause })
-}
-
 /**
  * Validates the options and applies the defaults; never mutates the caller's object.
  * Throws AppArmorError `ERR_AA_OPTIONS` naming the first wrong option.
  */
 export function resolveOptions(options: unknown): ResolvedOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw optionsError(`options must be an object with at least { profile }; got ${describeValue(options)}`)
-  }
-  const o: Record<string, unknown> = { __proto__: null, ...(options as Record<string, unknown>) }
-  for (const key of Object.keys(o)) {
-    if ((KEYS as readonly string[]).includes(key)) continue
-    throw optionsError(`unknown option ${JSON.stringify(key)}${didYouMean(key, KEYS)}; known: ${KEYS.join(', ')}`)
-  }
-  if (o['profile'] === undefined) throw optionsError('options.profile is required: the AppArmor profile to confine the process in')
-  let profile: string
-  try {
-    profile = validateProfileName(o['profile'], 'options.profile')
-  } catch (err) {
-    throw optionsError(`options.profile: ${(err as Error).message}`, err)
-  }
-  const port = o['port'] ?? DEFAULTS.port
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw optionsError(`options.port must be an integer from 0 to 65535; got ${describeValue(port)}`)
-  }
-  const host = o['host']
+  const o = readOptions('@apparmor-monkeys/express', options, { known: KEYS, shape: 'an object with at least { profile }' })
+  o.required('profile', 'the AppArmor profile to confine the process in')
+  const profile = o.profile('profile')
+  const port = o.integer('port', 0, 65535, DEFAULTS.port)
+  const host = o.values['host']
   if (host !== undefined && (typeof host !== 'string' || host.length === 0)) {
-    throw optionsError(`options.host must be a non-empty string; got ${describeValue(host)}`)
+    throw o.error(`options.host must be a non-empty string; got ${describeValue(host)}`)
   }
-  const before = o['before'] ?? DEFAULTS.before
-  if (typeof before !== 'boolean') throw optionsError(`options.before must be a boolean; got ${describeValue(before)}`)
-  const strict = o['strict'] ?? DEFAULTS.strict
-  if (typeof strict !== 'boolean') throw optionsError(`options.strict must be a boolean; got ${describeValue(strict)}`)
-  const intercept = o['intercept'] ?? DEFAULTS.intercept
-  if (intercept !== false && (typeof intercept !== 'object' || intercept === null || Array.isArray(intercept))) {
-    throw optionsError(`options.intercept must be install() options (an object) or false; got ${describeValue(intercept)}`)
-  }
-  return Object.freeze({ profile, port, host, before, strict, intercept: intercept as InterceptOptions | false })
+  return Object.freeze({
+    profile,
+    port,
+    host,
+    before: o.boolean('before', DEFAULTS.before),
+    strict: o.boolean('strict', DEFAULTS.strict),
+    intercept: o.object<InterceptOptions | false>('intercept', DEFAULTS.intercept, 'install() options (an object) or false', true),
+  })
 }

@@ -29,7 +29,7 @@ for (const [which, major] of [
     t.equal(out.version.split('.')[0], major)
     t.match(out.error, { name: 'AppArmorError', code: 'ERR_AA_DISABLED', profile: 'web', causeCode: 'ERR_AA_DISABLED' })
     t.match(out.error.message, `${PREFIX} (after listening on port `)
-    t.match(out.error.message, /; the server was closed\): getCon: AppArmor is not enabled/)
+    t.match(out.error.message, /; the server was closed\): confine\("web"\): AppArmor is not enabled/)
     t.same([out.listened, out.listening, out.accepts, out.installed], [true, false, false, false])
   })
   t.test(`Express ${major}: before: true fails before the server is started`, async (t) => {

@@ -29,7 +29,7 @@ t.test('every wrong option is an AppArmorError ERR_AA_OPTIONS naming it', async 
     [undefined, /options must be an object with at least \{ profile \}; got undefined/],
     [3000, /options must be an object.*got number 3000/],
     [{ port: 3000 }, /options\.profile is required/],
-    [{ profile: 7 }, /options\.profile: .*must be a string, got number/],
+    [{ profile: 7 }, /^@apparmor-monkeys\/express: options\.profile must be a profile name; got number 7$/],
     [{ profile: 'a b' }, /options\.profile: .*invalid profile name "a b"/],
     [{ profile: 'web', port: '3000' }, /options\.port must be an integer from 0 to 65535; got "3000"/],
     [{ profile: 'web', port: 70000 }, /options\.port must be an integer from 0 to 65535; got number 70000/],

@@ -1,5 +1,4 @@
-import { AppArmorError, ErrorCodes, validateProfileName } from '@apparmor-monkeys/core'
-import { describeValue, didYouMean } from '@apparmor-monkeys/core'
+import { readOptions } from '@apparmor-monkeys/core/adapter'
 import type { InterceptOptions } from '@apparmor-monkeys/core'
 
 /** When the process changes into its profile. */
@@ -50,37 +49,17 @@ const KEYS = ['profile', 'when', 'strict', 'intercept'] as const
 /** Keys Fastify itself reads from register options; they reach the plugin and are not ours. */
 const FASTIFY_KEYS = ['prefix', 'logLevel', 'logSerializers'] as const
 
-function optionsError(message: string, cause?: unknown): AppArmorError {
-  return new AppArmorError(ErrorCodes.OPTIONS, `@apparmor-monkeys/fastify: ${message}`, { operation: 'options', cause })
-}
-
 /**
  * Validates the register options and applies the defaults; never mutates the caller's object.
  * Throws AppArmorError `ERR_AA_OPTIONS` naming the first wrong option.
  */
 export function resolveOptions(options: unknown): ResolvedOptions {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw optionsError(`options must be an object with at least { profile }; got ${describeValue(options)}`)
-  }
-  const o: Record<string, unknown> = { __proto__: null, ...(options as Record<string, unknown>) }
-  for (const key of Object.keys(o)) {
-    if ((KEYS as readonly string[]).includes(key) || (FASTIFY_KEYS as readonly string[]).includes(key)) continue
-    throw optionsError(`unknown option ${JSON.stringify(key)}${didYouMean(key, KEYS)}; known: ${KEYS.join(', ')}`)
-  }
-  if (o['profile'] === undefined) throw optionsError('options.profile is required: the AppArmor profile to confine the process in')
-  let profile: string
-  try {
-    profile = validateProfileName(o['profile'], 'options.profile')
-  } catch (err) {
-    throw optionsError(`options.profile: ${(err as Error).message}`, err)
-  }
-  const when = o['when'] ?? DEFAULTS.when
-  if (when !== 'ready' && when !== 'listen') throw optionsError(`options.when must be 'ready' or 'listen'; got ${describeValue(when)}`)
-  const strict = o['strict'] ?? DEFAULTS.strict
-  if (typeof strict !== 'boolean') throw optionsError(`options.strict must be a boolean; got ${describeValue(strict)}`)
-  const intercept = o['intercept'] ?? DEFAULTS.intercept
-  if (intercept !== false && (typeof intercept !== 'object' || intercept === null || Array.isArray(intercept))) {
-    throw optionsError(`options.intercept must be install() options (an object) or false; got ${describeValue(intercept)}`)
-  }
-  return Object.freeze({ profile, when, strict, intercept: intercept as InterceptOptions | false })
+  const o = readOptions('@apparmor-monkeys/fastify', options, { known: KEYS, ignore: FASTIFY_KEYS, shape: 'an object with at least { profile }' })
+  o.required('profile', 'the AppArmor profile to confine the process in')
+  return Object.freeze({
+    profile: o.profile('profile'),
+    when: o.oneOf<ConfineWhen>('when', ['ready', 'listen'], DEFAULTS.when),
+    strict: o.boolean('strict', DEFAULTS.strict),
+    intercept: o.object<InterceptOptions | false>('intercept', DEFAULTS.intercept, 'install() options (an object) or false', true),
+  })
 }

@@ -1,4 +1,5 @@
-import { AppArmorError, ErrorCodes, confine, isAppArmorError, type ConfineReport } from '@apparmor-monkeys/core'
+import { confine, type AppArmorError, type ConfineReport } from '@apparmor-monkeys/core'
+import { adapterError } from '@apparmor-monkeys/core/adapter'
 import type { InterceptionState } from '@apparmor-monkeys/core'
 import type { ConfineWhen, ResolvedOptions } from './options'
 
@@ -41,20 +42,9 @@ export interface ApparmorMonkeysStatusJSON {
 
 /** Adds the adapter's context to a failure, keeping its stable code, details and cause. */
 export function startupError(err: unknown, profile: string, when: ConfineWhen): AppArmorError {
-  const prefix = `@apparmor-monkeys/fastify: the process could not be confined in AppArmor profile '${profile}' (when: '${when}'); startup aborted`
-  if (isAppArmorError(err)) {
-    return new AppArmorError(err.code, `${prefix}: ${err.message}`, {
-      profile: err.profile ?? profile,
-      operation: err.operation,
-      errno: err.errno,
-      data: err.data,
-      cause: err,
-    })
-  }
-  return new AppArmorError(ErrorCodes.UNAVAILABLE, `${prefix}: ${(err as Error)?.message ?? String(err)}`, {
+  return adapterError(err, {
+    prefix: `@apparmor-monkeys/fastify: the process could not be confined in AppArmor profile '${profile}' (when: '${when}'); startup aborted`,
     profile,
-    operation: 'confine',
-    cause: err,
   })
 }
 

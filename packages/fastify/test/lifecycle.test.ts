@@ -14,7 +14,7 @@ function run(scenario: string, nodeArgs: string[] = []) {
   return { status: r.status, stderr: r.stderr, lines, out: JSON.parse(lines[lines.length - 1] ?? 'null') }
 }
 
-const DISABLED = /^@apparmor-monkeys\/fastify: the process could not be confined in AppArmor profile 'web' \(when: 'ready'\); startup aborted: getCon: AppArmor is not enabled/
+const DISABLED = /^@apparmor-monkeys\/fastify: the process could not be confined in AppArmor profile 'web' \(when: 'ready'\); startup aborted: confine\("web"\): AppArmor is not enabled/
 
 t.test('importing the plugin has no side effect', async (t) => {
   t.same(run('import').out, { before: false, after: false, type: 'function' })

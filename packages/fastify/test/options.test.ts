@@ -29,7 +29,7 @@ t.test('every wrong option is an AppArmorError ERR_AA_OPTIONS naming it', async 
     ['web', /options must be an object.*got "web"/],
     [[], /options must be an object.*got an array/],
     [{}, /options\.profile is required/],
-    [{ profile: 42 }, /options\.profile: options\.profile: the profile name must be a string, got number/],
+    [{ profile: 42 }, /^@apparmor-monkeys\/fastify: options\.profile must be a profile name; got number 42$/],
     [{ profile: '' }, /options\.profile: .*the profile name is empty/],
     [{ profile: 'two words' }, /options\.profile: .*invalid profile name "two words"/],
     [{ profile: 'web', when: 'start' }, /options\.when must be 'ready' or 'listen'; got "start"/],

@@ -1,5 +1,6 @@
 import { AppArmorError, ErrorCodes } from '../errors'
 import { asCall, kernel as defaultKernel, type Kernel, validateProfileName } from '../kernel'
+import { checkCallOptions } from '../options'
 
 /**
  * Exec-time confinement: the child starts in `profile` from its first instruction (before
@@ -36,6 +37,7 @@ function restoreTarget(k: Kernel): string {
  */
 export function withExecProfile<T>(profile: string, spawn: () => T, options: ExecConfinerOptions = {}): T {
   const name = validateProfileName(profile, 'withExecProfile')
+  checkCallOptions(options, { kernel: 'object', restore: 'boolean' }, 'withExecProfile', name)
   const k = options.kernel ?? defaultKernel()
   // Every kernel read and write below checks that /proc is procfs (ERR_AA_FAKE_PROCFS, named
   // withExecProfile(name)): onexec written to a file that is not procfs's would start the

@@ -3,6 +3,7 @@ import { AppArmorError, ErrorCodes } from '../errors'
 import { asCall, kernel as defaultKernel, type Kernel, type Label, type ThreadChange, validateProfileName } from '../kernel'
 import { relabelPool } from './pool'
 import { ioUringEnabled, runtimeThreadCount, threadpoolSize } from './threads'
+import { checkCallOptions } from '../options'
 
 /**
  * Runtime confinement of the whole process (the seed's change_profile() after init, made
@@ -147,6 +148,7 @@ function threadScope(k: Kernel, profile: string, started: bigint): ConfineReport
 export async function confine(profile: string, options: ConfineOptions = {}): Promise<ConfineReport> {
   const started = process.hrtime.bigint()
   const name = validateProfileName(profile, 'confine')
+  checkCallOptions(options, { strict: 'boolean', parkTimeoutMs: 'positive integer', kernel: 'object' }, 'confine', name)
   const k = options.kernel ?? defaultKernel()
   const strict = options.strict ?? DEFAULTS.strict
   if (!isMainThread) return threadScope(k, name, started)
@@ -187,6 +189,7 @@ export async function confine(profile: string, options: ConfineOptions = {}): Pr
 export function confineSync(profile: string, options: Omit<ConfineOptions, 'parkTimeoutMs'> = {}): ConfineReport {
   const started = process.hrtime.bigint()
   const name = validateProfileName(profile, 'confineSync')
+  checkCallOptions(options, { strict: 'boolean', kernel: 'object' }, 'confineSync', name)
   const k = options.kernel ?? defaultKernel()
   if (!isMainThread) return threadScope(k, name, started)
   asCall('confineSync', name, () => refuseIoUring(name))

@@ -129,11 +129,11 @@ export function createKernel(options: KernelOptions = {}): Kernel {
   // `operation` and `name` say which call a read belongs to (a read-back of changeProfile('x')
   // names changeProfile('x') when /proc turns out not to be procfs).
   function readSelf(attr: 'current' | 'exec', operation: KernelOperation, name?: string): string {
-    const file = procfs.selfAttr(attr, operation)
+    const file = procfs.selfAttr(attr, operation, name)
     try {
       return procfs.read(file, { operation, name })
     } catch (err) {
-      throw kernelError(err, { operation, enabled: enabledFlag() })
+      throw kernelError(err, { operation, name, enabled: enabledFlag() })
     }
   }
 
@@ -142,18 +142,18 @@ export function createKernel(options: KernelOptions = {}): Kernel {
   }
 
   function getExecCon(operation: KernelOperation = 'getCon', name?: string): Label | undefined {
-    const file = procfs.selfAttr('exec', operation)
+    const file = procfs.selfAttr('exec', operation, name)
     try {
       return parseLabel(procfs.read(file, { operation, name }))
     } catch (err) {
       // Nothing set: the kernel answers EINVAL.
       if ((err as NodeJS.ErrnoException).code === 'EINVAL' && enabledFlag() === true) return undefined
-      throw kernelError(err, { operation, enabled: enabledFlag() })
+      throw kernelError(err, { operation, name, enabled: enabledFlag() })
     }
   }
 
   function writeAttr(attr: 'current' | 'exec', command: string, operation: KernelOperation, name: string, current?: string): void {
-    const file = procfs.selfAttr(attr, operation)
+    const file = procfs.selfAttr(attr, operation, name)
     try {
       procfs.write(file, Buffer.from(command, 'utf8'), { operation, name })
     } catch (err) {

@@ -153,7 +153,7 @@ export class Procfs {
   }
 
   /** Probes once which attr interface to use (libapparmor's `init_procattr`). */
-  iface(operation: string): AttrInterface {
+  iface(operation: string, name?: string): AttrInterface {
     if (this.#iface) return this.#iface
     try {
       fs.statSync(path.join(this.proc, 'thread-self/attr/apparmor'))
@@ -172,17 +172,20 @@ export class Procfs {
         if (enabled === 'Y') {
           this.#iface = 'legacy'
         } else {
+          // libapparmor's errnos for aa_is_enabled: ENOSYS (no module), ECANCELED (disabled).
           throw new AppArmorError(
             ErrorCodes.DISABLED,
-            `${operation}: AppArmor is not enabled in this kernel (` +
+            `${describeCall({ operation, name })}: AppArmor is not enabled in this kernel (` +
               (enabled === undefined ? 'no apparmor module' : `apparmor.enabled=${enabled}`) +
-              '); boot with AppArmor enabled (security=apparmor) to use it',
-            { operation, cause: err },
+              '), so no profile can be applied; boot a kernel with AppArmor enabled (parameters apparmor=1 security=apparmor; ' +
+              "a container uses its host's kernel, so enable it on the host) or run without a profile",
+            { operation, profile: name, errno: enabled === undefined ? 'ENOSYS' : 'ECANCELED', cause: err },
           )
         }
       } else {
-        throw new AppArmorError(ErrorCodes.UNAVAILABLE, `${operation}: cannot reach /proc/thread-self/attr (${code})`, {
+        throw new AppArmorError(ErrorCodes.UNAVAILABLE, `${describeCall({ operation, name })}: cannot reach /proc/thread-self/attr (${code})`, {
           operation,
+          profile: name,
           errno: code,
           cause: err,
         })
@@ -192,14 +195,14 @@ export class Procfs {
   }
 
   /** The attr file of the calling thread. */
-  selfAttr(attr: AttrName, operation: string): string {
-    const sub = this.iface(operation) === 'apparmor' ? `attr/apparmor/${attr}` : `attr/${attr}`
+  selfAttr(attr: AttrName, operation: string, name?: string): string {
+    const sub = this.iface(operation, name) === 'apparmor' ? `attr/apparmor/${attr}` : `attr/${attr}`
     return path.join(this.proc, 'thread-self', sub)
   }
 
   /** The attr file of thread `tid` of this process. */
-  taskAttr(tid: number, attr: AttrName, operation: string): string {
-    const sub = this.iface(operation) === 'apparmor' ? `attr/apparmor/${attr}` : `attr/${attr}`
+  taskAttr(tid: number, attr: AttrName, operation: string, name?: string): string {
+    const sub = this.iface(operation, name) === 'apparmor' ? `attr/apparmor/${attr}` : `attr/${attr}`
     return path.join(this.proc, 'self/task', String(tid), sub)
   }
 
@@ -267,19 +270,26 @@ export class Procfs {
 
 /**
  * Runs `fn` (kernel reads and writes made on behalf of a larger call) and re-labels an
- * ERR_AA_FAKE_PROCFS error with that call (`confine("web"): …` rather than `getCon(): …`),
- * keeping the original as `cause`. Every other error passes unchanged.
+ * AppArmorError with that call (`confine("web"): …` rather than `getCon(): …`): `operation`
+ * and `profile` name the public call, the code, errno and data are kept, the original is the
+ * `cause`. Other errors pass unchanged.
  */
 export function asCall<T>(operation: string, profile: string, fn: () => T): T {
   try {
     return fn()
   } catch (err) {
-    if (!(err instanceof AppArmorError) || err.code !== ErrorCodes.FAKE_PROCFS) throw err
+    if (!(err instanceof AppArmorError)) throw err
     if (err.operation === operation && err.profile === profile) throw err
-    const rest = err.message.replace(/^[^:]*\): /, '')
-    throw new AppArmorError(ErrorCodes.FAKE_PROCFS, `${operation}(${JSON.stringify(profile)}): ${rest}`, {
+    const inner = describeCall({ operation: err.operation ?? '', name: err.profile })
+    const rest = err.message.startsWith(`${inner}: `)
+      ? err.message.slice(inner.length + 2)
+      : err.message.startsWith(`${err.operation}: `)
+        ? err.message.slice(`${err.operation}: `.length)
+        : err.message.replace(/^[^:]*\): /, '')
+    throw new AppArmorError(err.code, `${describeCall({ operation, name: profile })}: ${rest}`, {
       operation,
       profile,
+      errno: err.errno,
       cause: err,
       data: err.data,
     })

@@ -55,13 +55,18 @@ t.test('a fake tree is trusted only when it is an explicit procRoot other than /
   t.throws(() => createKernel({ procRoot: '/tmp/..', verifyProcfs: false }), { code: ErrorCodes.OPTIONS })
 })
 
-t.test('asCall names the larger call in a fake-procfs error and passes every other error unchanged', async (t) => {
+t.test('asCall names the larger call in an AppArmorError (code, errno, data kept) and passes other errors unchanged', async (t) => {
   const inner = new AppArmorError(ErrorCodes.FAKE_PROCFS, 'getCon(): /proc is on tmpfs', { operation: 'getCon', data: { path: '/proc' } })
   const err = t.throws(() => asCall('confine', 'web', () => { throw inner }), { code: ErrorCodes.FAKE_PROCFS, operation: 'confine', profile: 'web' }) as AppArmorError
   t.equal(err.message, 'confine("web"): /proc is on tmpfs')
   t.equal(err.cause, inner)
   t.same(err.data, { path: '/proc' })
-  const other = new AppArmorError(ErrorCodes.NOT_FOUND, 'x')
+  const disabled = new AppArmorError(ErrorCodes.DISABLED, 'getCon(): AppArmor is not enabled', { operation: 'getCon', errno: 'ENOSYS' })
+  const named = t.throws(() => asCall('confine', 'web', () => { throw disabled }), { code: ErrorCodes.DISABLED, operation: 'confine', profile: 'web', errno: 'ENOSYS' }) as AppArmorError
+  t.equal(named.message, 'confine("web"): AppArmor is not enabled')
+  const own = new AppArmorError(ErrorCodes.NOT_FOUND, 'confine("web"): x', { operation: 'confine', profile: 'web' })
+  t.throws(() => asCall('confine', 'web', () => { throw own }), own, 'already named: unchanged')
+  const other = new Error('x')
   t.throws(() => asCall('confine', 'web', () => { throw other }), other)
   t.equal(asCall('confine', 'web', () => 42), 42)
 })
