@@ -5,12 +5,18 @@
  *   apparmor-monkeys status [--pid PID] [--json]
  *   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS…]
  *   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS…]
+ *   apparmor-monkeys --help | --version
+ *
+ * Conventions: `--help` and `--version` print to stdout and exit 0; usage errors print the
+ * usage to stderr and exit 1; machine output (`status --json`, `audit --json`) is on stdout
+ * and nothing else is (under `audit --json` the audited command's stdout goes to stderr), so
+ * `| jq` works.
  *
  * Exit codes: 0 success; 1 usage or unexpected error; 2 AppArmor is not enabled; 3 the
  * profile is not loaded; 4 the transition is not permitted; for `exec` and `audit`, the
  * command's own status (128+N when it died of signal N).
  */
-import { spawn } from 'node:child_process'
+import { spawn, type StdioOptions } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -26,7 +32,90 @@ const USAGE = `usage:
   apparmor-monkeys status [--pid PID] [--json]
   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS...]
   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS...]
+  apparmor-monkeys --help | --version
 `
+
+const HELP = `apparmor-monkeys: run Node services under AppArmor profiles
+
+${USAGE}
+commands:
+  status    Whether AppArmor is enabled (and what to do when it is not), and the label of
+            every thread of a process.
+              --pid PID   the process to show (default: this one)
+              --json      one JSON object on stdout
+  exec      Start COMMAND confined in PROFILE from its first instruction (like aa-exec).
+              -p, --profile PROFILE   the profile (loaded in the kernel)
+              --stack                 stack PROFILE on the current one instead of changing
+  audit     Run COMMAND (a Node program) with the register preload and report every exec it
+            and its Node children attempted: what was emulated, passed through or denied,
+            with the JS stack that asked. The report goes to stderr.
+              --json      the report as a JSON array on stdout instead (the command's own
+                          stdout then goes to stderr), so "| jq" works
+              --out FILE  keep the decision log (one JSON line per decision, with argv) in
+                          FILE; by default it is written to a private temporary directory
+                          and removed
+
+options:
+  -h, --help      this help (stdout)
+  -v, --version   the version (stdout)
+
+exit status: 0 success; 1 usage or unexpected error; 2 AppArmor is not enabled; 3 the profile
+is not loaded; 4 the transition is not permitted; for exec and audit, COMMAND's own status
+(128+N when it died of signal N).
+`
+
+/** The package's version (dist/cli.js sits one level below package.json). */
+function version(): string {
+  return (require('../package.json') as { version: string }).version
+}
+
+/**
+ * What to do when AppArmor is not enabled, for the machine this runs on (printed by `status`).
+ * Containers share the host's kernel; WSL 2's stock kernel has no AppArmor.
+ */
+export function disabledHint(enabled: EnabledStatus, env: { wsl: boolean; container: boolean } = detectEnvironment()): string[] {
+  const lines: string[] = []
+  if (enabled.reason === 'no-securityfs') {
+    lines.push('mount securityfs: mount -t securityfs securityfs /sys/kernel/security (systemd does it at boot)')
+  }
+  if (env.container) {
+    lines.push(
+      "this looks like a container: it uses the host's kernel, so AppArmor must be enabled on the host, the profiles loaded " +
+        'there (apparmor_parser on the host), and the container allowed to change profile (e.g. docker run --security-opt apparmor=<profile>)',
+    )
+  }
+  if (env.wsl) {
+    lines.push(
+      "WSL 2: Microsoft's kernel is built without AppArmor; use a Linux VM, or a custom WSL kernel with CONFIG_SECURITY_APPARMOR=y " +
+        'and kernelCommandLine = apparmor=1 security=apparmor in .wslconfig',
+    )
+  }
+  if (enabled.reason === 'disabled-at-boot') {
+    lines.push('AppArmor is built in but off: remove apparmor=0 from the kernel command line, or add apparmor=1 security=apparmor (or lsm=…,apparmor) and reboot')
+  } else if (enabled.reason === 'module-absent' && !env.wsl && !env.container) {
+    lines.push(
+      'this kernel has no AppArmor: boot one that has it (Debian, Ubuntu and SUSE kernels do; add apparmor=1 security=apparmor to ' +
+        'the kernel command line if another LSM is the default) and install the userspace tools (apt install apparmor apparmor-utils)',
+    )
+  } else if (enabled.reason === 'permission-denied') {
+    lines.push('the apparmor module\'s parameters are not readable here; run status as a user that can read /sys/module/apparmor/parameters/enabled')
+  }
+  lines.push('until then, anything asked to confine fails closed with ERR_AA_DISABLED (the adapters refuse to start); see https://github.com/apparmor-monkeys/apparmor-monkeys/blob/main/docs/troubleshooting.md')
+  return lines
+}
+
+function detectEnvironment(): { wsl: boolean; container: boolean } {
+  const wsl = /microsoft|wsl/i.test(os.release())
+  let container = fs.existsSync('/.dockerenv') || fs.existsSync('/run/.containerenv')
+  if (!container) {
+    try {
+      container = /\b(docker|containerd|kubepods|libpod|lxc)\b/.test(fs.readFileSync('/proc/1/cgroup', 'utf8'))
+    } catch {
+      container = false
+    }
+  }
+  return { wsl, container }
+}
 
 interface Io {
   out: (s: string) => void
@@ -89,9 +178,13 @@ export function status(args: string[], io: Io, k: Kernel = createKernel()): numb
   if (!Number.isInteger(pid) || pid <= 0) throw new AppArmorError(ErrorCodes.OPTIONS, `--pid must be a process id, got ${values.pid}`)
   const threads = enabled.enabled ? threadsOf(pid) : []
   if (values.json) {
-    io.out(JSON.stringify({ enabled, pid, threads }) + '\n')
+    io.out(JSON.stringify(enabled.enabled ? { enabled, pid, threads } : { enabled, pid, threads, hint: disabledHint(enabled) }) + '\n')
   } else {
     io.out(`AppArmor: ${enabled.enabled ? 'enabled' : 'NOT enabled'} — ${enabled.message}\n`)
+    if (!enabled.enabled) {
+      io.out('what to do:\n')
+      for (const line of disabledHint(enabled)) io.out(`  - ${line}\n`)
+    }
     if (enabled.enabled) {
       io.out(`process ${pid}: ${threads.length} thread(s)\n`)
       io.out(`${'TID'.padStart(8)}  ${'COMM'.padEnd(16)}  LABEL\n`)
@@ -166,7 +259,9 @@ export async function audit(args: string[], io: Io): Promise<number> {
     APPARMOR_MONKEYS_LOG_ARGV: '1',
   }
   const [file, ...rest] = command as [string, ...string[]]
-  const code = await waitChild(spawn(file, rest, { stdio: 'inherit', env }))
+  // --json: stdout carries the report only; the command's own stdout goes to stderr.
+  const stdio: StdioOptions = values.json ? ['inherit', process.stderr, 'inherit'] : 'inherit'
+  const code = await waitChild(spawn(file, rest, { stdio, env }))
   let lines: AuditLine[] = []
   try {
     lines = fs
@@ -179,7 +274,7 @@ export async function audit(args: string[], io: Io): Promise<number> {
   }
   if (values.out === undefined) fs.rmSync(dir, { recursive: true, force: true })
   if (values.json) {
-    io.err(JSON.stringify(lines) + '\n')
+    io.out(JSON.stringify(lines) + '\n')
   } else {
     const counts = new Map<string, number>()
     for (const l of lines) counts.set(l.decision ?? '?', (counts.get(l.decision ?? '?') ?? 0) + 1)
@@ -195,6 +290,15 @@ export async function audit(args: string[], io: Io): Promise<number> {
 
 export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
   const [cmd, ...args] = argv
+  const own = split(argv).own
+  if (own.includes('-h') || own.includes('--help')) {
+    io.out(HELP)
+    return EXIT.OK
+  }
+  if (cmd === '-v' || cmd === '--version') {
+    io.out(`${version()}\n`)
+    return EXIT.OK
+  }
   try {
     switch (cmd) {
       case 'status':
@@ -204,16 +308,16 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       case 'audit':
         return await audit(args, io)
       case undefined:
-      case '-h':
-      case '--help':
         io.err(USAGE)
-        return cmd === undefined ? EXIT.USAGE : EXIT.OK
+        return EXIT.USAGE
       default:
         io.err(`apparmor-monkeys: unknown command '${cmd}'\n${USAGE}`)
         return EXIT.USAGE
     }
   } catch (err) {
-    io.err(`apparmor-monkeys: ${isAppArmorError(err) ? `${err.message} [${err.code}]` : (err as Error).message}\n`)
+    // parseArgs' own errors (an unknown or incomplete option) are usage errors: say so with the usage.
+    const usage = (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true
+    io.err(`apparmor-monkeys: ${isAppArmorError(err) ? `${err.message} [${err.code}]` : (err as Error).message}\n${usage ? USAGE : ''}`)
     return exitFor(err)
   }
 }

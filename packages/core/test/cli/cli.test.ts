@@ -18,15 +18,36 @@ t.test('usage errors exit 1 with the usage text', async (t) => {
   const bad = cli('status', '--pid', 'nope')
   t.equal(bad.status, 1)
   t.match(bad.stderr, /--pid must be a process id.*ERR_AA_OPTIONS/)
-  t.equal(cli('--help').status, 0)
+  const unknown = cli('status', '--bogus')
+  t.equal(unknown.status, 1, 'an unknown option is a usage error')
+  t.equal(unknown.stdout, '')
+  t.match(unknown.stderr, /Unknown option '--bogus'\nusage:/)
+})
+
+t.test('--help and --version print to stdout and exit 0', async (t) => {
+  const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+  for (const args of [['--help'], ['-h'], ['audit', '--help'], ['exec', '-h']]) {
+    const r = cli(...args)
+    t.equal(r.status, 0, args.join(' '))
+    t.equal(r.stderr, '')
+    t.match(r.stdout, /^apparmor-monkeys: run Node services under AppArmor profiles\n\nusage:/)
+    t.match(r.stdout, /--out FILE +keep the decision log/, '--out is documented')
+  }
+  for (const flag of ['--version', '-v']) {
+    const r = cli(flag)
+    t.equal(r.status, 0)
+    t.equal(r.stdout, `${pkg.version}\n`)
+    t.equal(r.stderr, '')
+  }
 })
 
 t.test('without AppArmor: status says why and exits 2; exec refuses with exit 2 and runs nothing', { skip: hasAppArmor && 'this host has AppArmor' }, async (t) => {
   const s = cli('status')
   t.equal(s.status, 2)
-  t.match(s.stdout, /^AppArmor: NOT enabled — this kernel has no AppArmor module/)
+  t.match(s.stdout, /^AppArmor: NOT enabled — this kernel has no AppArmor module\nwhat to do:\n  - /)
+  t.match(s.stdout, /fails closed with ERR_AA_DISABLED/)
   const j = cli('status', '--json')
-  t.match(JSON.parse(j.stdout), { enabled: { enabled: false, reason: 'module-absent', errno: 'ENOSYS' }, threads: [] })
+  t.match(JSON.parse(j.stdout), { enabled: { enabled: false, reason: 'module-absent', errno: 'ENOSYS' }, threads: [], hint: [String] })
   const e = cli('exec', '-p', 'web-worker', '--', process.execPath, '-e', 'console.log("ran")')
   t.equal(e.status, 2)
   t.equal(e.stdout, '')
@@ -43,9 +64,20 @@ t.test('audit: every exec attempt of the app and of its node children, with deci
   t.match(text.stderr, /emulate\s+getconf GNU_LIBC_VERSION\n\s+at .*audited-app\.cjs:3/)
   t.match(text.stderr, /emulate\s+uname -s/)
   const json = audit('--json')
-  const lines = JSON.parse(json.stderr.trim().split('\n').at(-1) as string) as Array<{ pid: number; command: string; decision: string }>
+  // stdout holds the report and nothing else (the app's own stdout went to stderr): `| jq` works
+  const lines = JSON.parse(json.stdout) as Array<{ pid: number; command: string; decision: string }>
+  t.equal(json.status, 3)
   t.equal(lines.length, 4)
   t.equal(new Set(lines.map((l) => l.pid)).size, 2, 'the parent and its node child')
   t.same(lines.find((l) => l.command === 'getconf GNU_LIBC_VERSION')?.decision, 'emulate')
   t.same(lines.find((l) => l.command.includes(process.execPath))?.decision, 'passthrough')
+})
+
+t.test('status hints name what to do on a laptop, WSL or in a container', async (t) => {
+  const { disabledHint } = require(path.resolve(__dirname, '..', '..', 'dist', 'cli.js')) as typeof import('../../src/cli')
+  const absent = { enabled: false, reason: 'module-absent', errno: 'ENOSYS', message: '' } as const
+  t.match(disabledHint(absent, { wsl: false, container: false }).join('\n'), /apparmor=1 security=apparmor.*apt install apparmor/)
+  t.match(disabledHint(absent, { wsl: true, container: false }).join('\n'), /WSL 2: .*CONFIG_SECURITY_APPARMOR=y/)
+  t.match(disabledHint(absent, { wsl: false, container: true }).join('\n'), /container: it uses the host's kernel/)
+  t.match(disabledHint({ enabled: false, reason: 'disabled-at-boot', errno: 'ECANCELED', message: '' }, { wsl: false, container: false }).join('\n'), /remove apparmor=0/)
 })
