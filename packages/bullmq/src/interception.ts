@@ -1,5 +1,5 @@
-import { install, readEnvConfig, resolveInterceptOptions, status, uninstall } from '@apparmor-monkeys/core'
-import type { CommandRule, ConfineRule, InterceptOptions, ResolvedInterceptOptions } from '@apparmor-monkeys/core'
+import { addConfineRule, leaseInterception, status } from '@apparmor-monkeys/core'
+import type { CommandRule, ConfineRule, InterceptOptions } from '@apparmor-monkeys/core'
 import { optionsError } from './options'
 
 export type { ConfineRule, InterceptOptions }
@@ -7,20 +7,15 @@ export type { ConfineRule, InterceptOptions }
 /**
  * The processor rules this adapter adds to core's exec interception ("spawns of BullMQ's
  * child entry file start in the processor profile"), shared by every confined Worker of the
- * process and removed when the last one closes.
- *
- * Core's install() replaces the options in force and has no way to add one rule to an
- * installation somebody else made. So:
- * - nobody installed it: this adapter installs it with `intercept` plus its rules, and
- *   uninstalls it when the last Worker closes (`installed`);
- * - the installation in force is exactly what the register preload makes from the
- *   APPARMOR_MONKEYS_* environment (compared through status()): it is re-installed with the
- *   same environment options plus the rules, and put back when the last Worker closes
- *   (`extended`). Options given only as functions (a custom `emulate` or `execConfiner`) cannot
- *   be seen through status(); an installation that used them and otherwise matches the
- *   environment would get core's defaults back;
- * - the policy in force already holds this exact rule: nothing to do (`already-present`);
- * - anything else: ERR_AA_OPTIONS (the rule cannot be added without dropping that policy).
+ * process and removed when the last one closes. Core's addConfineRule() adds a rule to the
+ * installation in force without touching the rest of its policy, whoever made it:
+ * - nobody installed it: this adapter installs it with `intercept` (core's leaseInterception)
+ *   and uninstalls it when the last Worker closes (`installed`);
+ * - somebody else did (the register preload, the app, another adapter): the rule is added to
+ *   their policy and removed again when the last Worker closes (`extended`);
+ * - the policy in force already holds this exact rule: nothing to do (`already-present`).
+ * Two Workers cannot send the same child file to two profiles (ERR_AA_OPTIONS): the children's
+ * command lines cannot tell them apart.
  */
 export type InterceptionState = 'installed' | 'extended' | 'already-present'
 
@@ -32,144 +27,74 @@ export interface RuleLease {
 
 interface Held {
   readonly rule: ConfineRule
+  readonly state: InterceptionState
   holders: number
+  /** Removes the rule and gives the interception lease back. */
+  readonly drop: () => void
 }
 
-interface Ours {
-  readonly mode: 'installed' | 'extended'
-  /** The options without this adapter's rules (what is put back, or nothing for `installed`). */
-  readonly base: InterceptOptions
-  /** By BullMQ child entry file. */
-  readonly rules: Map<string, Held>
-}
-
-let ours: Ours | null = null
+/** By BullMQ child entry file. */
+const held = new Map<string, Held>()
 
 function ruleText(rule: CommandRule): string {
   return typeof rule === 'string' ? rule : String(rule)
 }
 
-interface PolicyView {
-  readonly unknown: string
-  readonly allow: readonly string[]
-  readonly deny: readonly string[]
-  readonly confine: readonly { readonly match: string; readonly profile: string }[]
-  readonly emulation: boolean
-  readonly log: string | null
-}
-
-function viewOf(o: ResolvedInterceptOptions): PolicyView {
-  return {
-    unknown: o.unknown,
-    allow: o.allow.map(ruleText),
-    deny: o.deny.map(ruleText),
-    confine: o.confine.map((r) => ({ match: ruleText(r.match), profile: r.profile })),
-    emulation: o.emulate !== null,
-    log: o.log,
-  }
-}
-
-function sameView(a: PolicyView, b: PolicyView): boolean {
-  const key = (v: PolicyView) => JSON.stringify([v.unknown, v.allow, v.deny, v.confine.map((c) => [c.match, c.profile]), v.emulation, v.log])
-  return key(a) === key(b)
-}
-
-function holdsRule(view: PolicyView, rule: ConfineRule): boolean {
-  const text = ruleText(rule.match)
-  return view.confine.some((c) => c.match === text && c.profile === rule.profile)
-}
-
-/** The register preload's options, when the installation in force is exactly those. */
-function registerOptions(view: PolicyView): InterceptOptions | null {
-  let env: InterceptOptions
-  try {
-    env = readEnvConfig(process.env).intercept
-  } catch {
-    return null
-  }
-  return sameView(viewOf(resolveInterceptOptions(env)), view) ? env : null
-}
-
-function reinstall(state: Ours): void {
-  const rules = [...state.rules.values()].map((h) => h.rule)
-  install({ ...state.base, confine: [...rules, ...(state.base.confine ?? [])] })
-}
-
-function lease(mainFile: string, state: InterceptionState): RuleLease {
+function lease(mainFile: string, h: Held): RuleLease {
   let released = false
   return {
-    state,
+    state: h.state,
     release() {
       if (released) return
       released = true
-      if (ours === null) return
-      const held = ours.rules.get(mainFile)
-      if (held === undefined) return
-      held.holders--
-      if (held.holders > 0) return
-      ours.rules.delete(mainFile)
-      const policy = status().policy
-      // Somebody replaced the installation since: leave theirs alone.
-      if (policy === null || !holdsRule(policy, held.rule)) {
-        if (ours.rules.size === 0) ours = null
-        return
-      }
-      if (ours.rules.size > 0) reinstall(ours)
-      else {
-        if (ours.mode === 'installed') uninstall()
-        else install(ours.base)
-        ours = null
-      }
+      h.holders--
+      if (h.holders > 0) return
+      if (held.get(mainFile) === h) held.delete(mainFile)
+      h.drop()
     },
   }
 }
 
 /**
- * Makes spawns of `mainFile` start in `profile` (through core's exec interception) until the
- * returned lease is released. Throws ERR_AA_OPTIONS when that cannot be done without dropping
- * somebody else's policy, or when another Worker already asked for another profile for the
- * same file (the child's command line cannot tell the two apart).
+ * Makes spawns of `mainFile` start in `rule.profile` (through core's exec interception) until
+ * the returned lease is released. Throws ERR_AA_OPTIONS when another Worker already asked for
+ * another profile for the same file, or when the rule is invalid.
  */
 export function acquireProcessorRule(mainFile: string, rule: ConfineRule, intercept: InterceptOptions): RuleLease {
-  const current = status()
-  if (ours !== null) {
-    const held = ours.rules.get(mainFile)
-    if (held !== undefined && held.rule.profile !== rule.profile) {
+  const h = held.get(mainFile)
+  if (h !== undefined) {
+    if (h.rule.profile !== rule.profile) {
       throw optionsError(
-        `another Worker of this process starts its processor children (${mainFile}) in '${held.rule.profile}'; ` +
+        `another Worker of this process starts its processor children (${mainFile}) in '${h.rule.profile}'; ` +
           `children of one BullMQ installation cannot be told apart at exec time, so they cannot also start in '${rule.profile}'`,
       )
     }
-    const still = current.policy !== null && [...ours.rules.values()].every((h) => holdsRule(current.policy as PolicyView, h.rule))
-    if (!still) {
-      throw optionsError('the exec interception was re-installed by someone else after this adapter added its processor rule; its policy cannot be extended')
-    }
-    if (held !== undefined) held.holders++
-    else {
-      ours.rules.set(mainFile, { rule, holders: 1 })
-      reinstall(ours)
-    }
-    return lease(mainFile, ours.mode)
+    h.holders++
+    return lease(mainFile, h)
   }
-  if (current.installed && current.policy !== null) {
-    if (holdsRule(current.policy, rule)) return { state: 'already-present', release() {} }
-    const env = registerOptions(current.policy)
-    if (env === null) {
-      throw optionsError(
-        "core's exec interception is already installed with a policy this adapter cannot reproduce (core offers no way to add " +
-          `a rule to it), so processor children could not be confined. Install it yourself with the rule included: ` +
-          `confine: [processorConfineRule(${JSON.stringify(mainFile)}, ${JSON.stringify(rule.profile)})], or start this Worker first`,
-      )
-    }
-    ours = { mode: 'extended', base: env, rules: new Map([[mainFile, { rule, holders: 1 }]]) }
-  } else {
-    ours = { mode: 'installed', base: intercept, rules: new Map([[mainFile, { rule, holders: 1 }]]) }
+  const policy = status().policy
+  const text = ruleText(rule.match)
+  if (policy !== null && policy.confine.some((c) => c.match === text && c.profile === rule.profile)) {
+    return { state: 'already-present', release() {} }
   }
+  const interception = leaseInterception(intercept)
+  let remove: () => void
   try {
-    reinstall(ours)
+    remove = addConfineRule(rule)
   } catch (err) {
-    ours = null
+    interception.release()
     throw err
   }
-  return lease(mainFile, ours.mode)
+  const state: InterceptionState = interception.state === 'installed' ? 'installed' : 'extended'
+  const entry: Held = {
+    rule,
+    state,
+    holders: 1,
+    drop: () => {
+      remove()
+      interception.release()
+    },
+  }
+  held.set(mainFile, entry)
+  return lease(mainFile, entry)
 }

@@ -1,7 +1,7 @@
 // How the processor rule reaches core's exec interception (fixtures/lease.cjs, one fresh
 // process per scenario, against dist/): installed and removed by the adapter, shared between
-// Workers, added to the register preload's policy and put back, refused over a policy it
-// cannot reproduce, and matched against a real fork whose path needs quoting.
+// Workers, added to the register preload's (or anybody's) policy with core's addConfineRule and
+// put back, and matched against a real fork whose path needs quoting.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import * as path from 'node:path'
@@ -43,10 +43,10 @@ t.test("the register preload's policy is extended with the rule and put back exa
   t.equal(out.installed, true, "the preload's installation stays")
 })
 
-t.test('a policy the adapter cannot reproduce is refused and left untouched', async (t) => {
+t.test("any policy somebody else installed is extended with core's addConfineRule and put back exactly", async (t) => {
   const out = scenario('foreign')
-  t.equal(out.result.error.code, 'ERR_AA_OPTIONS')
-  t.match(out.result.error.message, /already installed with a policy this adapter cannot reproduce/)
+  t.equal(out.result.value, 'extended')
+  t.same(out.during, { ...out.before, confine: [{ match: ruleText, profile: 'bq-proc' }] }, 'their allow list and log stay')
   t.same(out.after, out.before)
 })
 
@@ -54,8 +54,9 @@ t.test('a policy that already holds the rule is used as it is', async (t) => {
   t.same(scenario('present'), { state: 'already-present', after: 1, installed: true })
 })
 
-t.test('an installation replaced behind the adapter is not extended, and not touched on release', async (t) => {
+t.test('an installation replaced behind the adapter keeps the added rules until they are released', async (t) => {
   const out = scenario('replaced')
-  t.equal(out.second.error.code, 'ERR_AA_OPTIONS')
-  t.same(out.after, { unknown: 'passthrough', allow: [], deny: ['curl'], confine: [], emulation: true, log: null })
+  t.same(out.second, { value: 'installed' })
+  t.same(out.during.confine.map((c: { profile: string }) => c.profile), ['bq-proc', 'p'], 'rules added before the re-install are still in force')
+  t.same(out.after, { unknown: 'passthrough', allow: [], deny: ['curl'], confine: [{ match: '/(?:^| )\\/srv\\/b\\/main\\.js(?: |$)/', profile: 'p' }], emulation: true, log: null })
 })

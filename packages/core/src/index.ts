@@ -72,6 +72,7 @@ export declare const ioUringEnabled: typeof Confine.ioUringEnabled
 export declare const install: typeof Intercept.install
 export declare const uninstall: typeof Intercept.uninstall
 export declare const status: typeof Intercept.status
+export declare const addConfineRule: typeof Intercept.addConfineRule
 export declare const subscribe: typeof Intercept.subscribe
 export declare const leaseInterception: typeof Intercept.leaseInterception
 export declare const EXEC_CHANNEL: typeof Intercept.EXEC_CHANNEL
@@ -88,7 +89,7 @@ exports.getExecCon = exports.isEnabled = exports.kernel = exports.permProfile = 
 exports.stackOnExec = exports.stackProfile = exports.threadLabels = void 0
 exports.confine = exports.confineSync = exports.withExecProfile = exports.createExecConfiner = void 0
 exports.threadpoolSize = exports.ioUringEnabled = void 0
-exports.install = exports.uninstall = exports.status = exports.subscribe = exports.leaseInterception = void 0
+exports.install = exports.uninstall = exports.status = exports.addConfineRule = exports.subscribe = exports.leaseInterception = void 0
 exports.EXEC_CHANNEL = exports.EMULATED_PID_BASE = exports.isEmulatedPid = void 0
 exports.readEnvConfig = exports.resolveInterceptOptions = exports.ENV = void 0
 
@@ -106,5 +107,5 @@ function lazy(file: string, names: readonly string[]): void {
 
 lazy('./kernel', ['changeHat', 'changeOnExec', 'changeProfile', 'createKernel', 'getCon', 'getExecCon', 'isEnabled', 'kernel', 'permProfile', 'revertHat', 'stackOnExec', 'stackProfile', 'threadLabels'])
 lazy('./confine', ['confine', 'confineSync', 'withExecProfile', 'createExecConfiner', 'threadpoolSize', 'ioUringEnabled'])
-lazy('./intercept', ['install', 'uninstall', 'status', 'subscribe', 'leaseInterception', 'EXEC_CHANNEL', 'EMULATED_PID_BASE', 'isEmulatedPid'])
+lazy('./intercept', ['install', 'uninstall', 'status', 'addConfineRule', 'subscribe', 'leaseInterception', 'EXEC_CHANNEL', 'EMULATED_PID_BASE', 'isEmulatedPid'])
 lazy('./options', ['readEnvConfig', 'resolveInterceptOptions', 'ENV'])

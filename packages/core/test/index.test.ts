@@ -13,7 +13,7 @@ const EXPORTS = [
   'changeHat', 'changeOnExec', 'changeProfile', 'createKernel', 'getCon', 'getExecCon', 'isEnabled', 'kernel',
   'permProfile', 'revertHat', 'stackOnExec', 'stackProfile', 'threadLabels',
   'confine', 'confineSync', 'withExecProfile', 'createExecConfiner', 'threadpoolSize', 'ioUringEnabled',
-  'install', 'uninstall', 'status', 'subscribe', 'leaseInterception', 'EXEC_CHANNEL', 'EMULATED_PID_BASE', 'isEmulatedPid',
+  'install', 'uninstall', 'status', 'addConfineRule', 'subscribe', 'leaseInterception', 'EXEC_CHANNEL', 'EMULATED_PID_BASE', 'isEmulatedPid',
   'readEnvConfig', 'resolveInterceptOptions', 'ENV',
 ]
 

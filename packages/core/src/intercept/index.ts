@@ -1,4 +1,4 @@
-export { install, uninstall, status } from './install'
+export { install, uninstall, status, addConfineRule } from './install'
 export type { InterceptHandle, InterceptStatus, LayerStatus } from './install'
 export { EXEC_CHANNEL, subscribe } from './diagnostics'
 export type { ExecEvent } from './diagnostics'

@@ -1,5 +1,5 @@
 import type * as Options from '../options'
-import type { CommandRule, InterceptOptions, ResolvedInterceptOptions, UnknownPolicy } from '../options'
+import type { CommandRule, ConfineRule, InterceptOptions, ResolvedInterceptOptions, UnknownPolicy } from '../options'
 import type { NativeAsyncSpawn, ProcessHandle } from './async'
 import type { Engine } from './engine'
 import type { LogSink } from './log'
@@ -98,7 +98,7 @@ function optionsOf(state: Installed): ResolvedInterceptOptions {
 /** The engine the hooks consult; null when uninstalled (the hooks then pass everything through). */
 function currentEngine(): Engine | null {
   if (installed === null) return null
-  installed.engine ??= new (runtime().Engine)(optionsOf(installed))
+  installed.engine ??= new (runtime().Engine)(effectiveOptions(installed))
   return installed.engine
 }
 
@@ -297,7 +297,7 @@ export function status(): InterceptStatus {
     const off: LayerStatus = { active: false, via: null, detail: 'not installed' }
     return { installed: false, layers: { sync: off, async: off }, policy: null }
   }
-  const o = optionsOf(installed)
+  const o = effectiveOptions(installed)
   return {
     installed: true,
     layers: { sync: installed.sync, async: installed.async },
@@ -352,5 +352,39 @@ export function install(options?: InterceptOptions): InterceptHandle {
     },
     uninstall,
     status,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules added to an installation somebody else made (addConfineRule)
+
+/** Confine rules added with addConfineRule(), in the order they were added. */
+let addedRules: readonly ConfineRule[] = []
+
+/** The options in force plus the added confine rules (checked before the installation's own). */
+function effectiveOptions(state: Installed): ResolvedInterceptOptions {
+  const o = optionsOf(state)
+  if (addedRules.length === 0) return o
+  return Object.freeze({ ...o, confine: Object.freeze([...addedRules, ...o.confine]) })
+}
+
+/**
+ * Adds an exec-time confine rule ("children matching `rule.match` start under `rule.profile`")
+ * to the exec interception, whoever installed it (the register preload, an adapter, the app),
+ * without touching the rest of its policy. The rule is checked before the installation's own
+ * confine rules, and holds from the next request on, across later install() calls, until the
+ * returned function removes it (idempotent). It applies only while the interception is
+ * installed. Throws AppArmorError ERR_AA_OPTIONS for an invalid rule.
+ */
+export function addConfineRule(rule: ConfineRule): () => void {
+  const [checked] = resolveOptions({ confine: [rule] }).confine as [ConfineRule]
+  addedRules = Object.freeze([...addedRules, checked])
+  if (installed !== null) installed.engine = null
+  let removed = false
+  return () => {
+    if (removed) return
+    removed = true
+    addedRules = Object.freeze(addedRules.filter((r) => r !== checked))
+    if (installed !== null) installed.engine = null
   }
 }
