@@ -4,16 +4,22 @@ import { describeCall, detachedFlagOf, permissionFlag, readAsyncCall, readSyncCa
 
 const stdio = [{ type: 'pipe', handle: {} }, { type: 'inherit', fd: 1 }, { type: 'ignore' }]
 
-t.test('the options-object shape of Process.prototype.spawn', async (t) => {
-  const o = { file: '/bin/sh', args: ['/bin/sh', '-c', 'x'], cwd: null, envPairs: ['A=1'], stdio, detached: false, windowsHide: false }
-  const r = readAsyncCall([o], 1)
-  t.ok(r)
-  t.equal(r?.options, o, 'the options object itself (Node reads stdio[i].socket back from it)')
+/** A stand-in for the native spawn that records the arguments of each call. */
+function recorder(): { native: never; calls: unknown[][] } {
   const calls: unknown[][] = []
   const native = function (this: unknown, ...args: unknown[]) {
     calls.push(args)
     return 0
   } as never
+  return { native, calls }
+}
+
+t.test('the options-object shape of Process.prototype.spawn', async (t) => {
+  const o = { file: '/bin/sh', args: ['/bin/sh', '-c', 'x'], cwd: null, envPairs: ['A=1'], stdio, detached: false, windowsHide: false }
+  const r = readAsyncCall([o], 1)
+  t.ok(r)
+  t.equal(r?.options, o, 'the options object itself (Node reads stdio[i].socket back from it)')
+  const { native, calls } = recorder()
   r?.call(native, {} as never)
   r?.retire(native, {} as never)
   t.same(calls[0], [o])
@@ -30,11 +36,7 @@ t.test('the positional shape (file, args, cwd, envPairs, stdio, flags, uid, gid)
   t.equal(readAsyncCall(['/bin/echo', ['/bin/echo'], null, ['A=1'], stdio, 1, 5, 6], 1)?.options.detached, true, 'the detached bit')
   t.match(readAsyncCall(['/bin/echo', ['/bin/echo'], null, ['A=1'], stdio, 2, 5, 6], 1)?.options, { detached: false, uid: 5, gid: 6 }, 'windowsHide is not detached')
   t.equal(readAsyncCall(['/bin/echo', ['/bin/echo'], null, ['A=1'], stdio, 2], null)?.options.detached, true, 'without the constant, any flag counts as detached')
-  const calls: unknown[][] = []
-  const native = function (this: unknown, ...a: unknown[]) {
-    calls.push(a)
-    return 0
-  } as never
+  const { native, calls } = recorder()
   r?.call(native, {} as never)
   r?.retire(native, {} as never)
   t.same(calls[0], args, 'the original arguments')
