@@ -13,7 +13,13 @@ import { difference, prng, runEmulated, runReal } from './harness'
  * (null) is always correct. Prints how many lines were emulated and declined.
  *
  * Deterministic for a given seed. FUZZ_LINES (default 3000) and FUZZ_SEED (default 14) size
- * a run; a longer local run: `FUZZ_LINES=50000 node … fuzz.test.ts`.
+ * a run; a longer local run: `FUZZ_LINES=50000 node … fuzz.test.ts`. FUZZ_REPORT=<file> appends
+ * each mismatch there as a JSON line.
+ *
+ * Measured with this generator (seed 14, 3000 lines): against the emulator before issue 14's
+ * fixes, 2124 emulated (873 of them wrong: 1251 right), 876 declined; after, 1646 emulated, all
+ * right, 1354 declined (most of the declines are the process-relative and unreadable paths the
+ * generator favours). Seeds 1 (20000 lines), 2, 3, 4 (10000 each): no mismatch.
  */
 
 const LINES = Number(process.env.FUZZ_LINES ?? 3000)
@@ -28,6 +34,8 @@ w('e', '')
 w('g', 'root g: wrong file\n')
 w('d/g', 'd/g: the file behind the link\nalpha\n')
 w('d/sub/h', 'h in sub\n')
+w('sp ace', 'a file with a space\n-e line\n')
+w("q'uote", 'quoted name\n')
 fs.symlinkSync('d/sub', path.join(root, 'ld'))
 fs.symlinkSync('f1', path.join(root, 'lf'))
 fs.symlinkSync('nosuch', path.join(root, 'dangling'))
@@ -53,6 +61,7 @@ const PATHS = [
   `/proc/${process.pid}/comm`, '/proc/self/fd/1', '/dev/stdin', '/dev/stdout', '/dev/stderr', '/dev/fd/0',
   '/dev/fd/18', '/proc/self/cmdline', 'me/comm', '/proc/version', '/etc/hostname', '/dev/null', '-',
   '/proc/self/environ', '/proc/1/comm', '/proc/self/../self/comm', '/proc/./self/comm', '/proc//self/comm',
+  'sp ace', "q'uote", 'd/up/sp ace',
 ]
 
 const REGEXES = [
@@ -62,12 +71,15 @@ const REGEXES = [
   '\\<a', 'a\\>', 'a*\\B', '\\(a\\)\\1', '(a)\\1', '(a|b)\\1', 'x[0-9]y', '[[:upper:]]', '[[:punct:]]', '\\w+',
   '\\s', '\\.', 'a**', '*a', '\\(^a\\)', '\\(a$\\)', '(a$)', 'b$|^a', '(ab|a)(c|bcd)', '[z-a]', '[[.a.]]', '[[=a=]]',
   'a{1', '\\{1\\}', '+a', '()', 'a||b', '[', 'a\\', '\\(', '\\)', ')', '(', '{1}', 'a{2,1}', '[[:foo:]]',
+  'a\\{1,\\}', '^*a', '[[:alnum:]_]+', 'a+?', '(ab)*', '\\(ab\\)*c', 'x$y', '[\\]a]', '[a\\]b]', '^-', '-e', 'a.\\{2\\}',
+  '[[:space:]]*$', '^[^:]*:', '(a|ab)(c|bcd)(d*)', 'b*$', '[.]', '[*]', '\\$', '^\\^',
 ]
 
 const SED_SCRIPTS = [
   's/a/X/', 's/a/X/g', 's/a/X/gg', 's/a/X/pp', 's/a/X/gp', 's/a/X/2', 's/a/X/2g', 'p', '$p', '1d', '/^$/d', '2p',
   's/a*/X/g', 's/a*\\B/X/g', 's/\\(a\\)\\(b\\)/\\2\\1/', 's/[[:space:]]*$//', 's/^/> /', 's/$/</', 's/./&&/3',
   's/b/\\n/', 's|a|/|g', 's/a/X/w', 's/x/y/I', 'y/ab/ba/', 's/a/X/;s/b/Y/', 'q', '2q', '=',
+  's/\\(.\\)\\(.\\)/\\2\\1/g', '/a/p', '/^b/d', '$d', 's/[0-9]/#/2g', 's/a/b/3p', '/x/s/1/one/', 's/$/$/',
 ]
 
 function pick<T>(r: () => number, a: readonly T[]): T {
@@ -175,7 +187,7 @@ function textLine(r: () => number): string {
     case 4: return `wc ${flags(r, ['-l', '-c', '-w', '-lw'], 1)} ${paths(r, 2)}`
     case 5: return `${pick(r, SORTISH)} ${paths(r, 2)}`
     case 6: return `${pick(r, ['cat f1', 'cat f2', 'echo abc', 'printf "a\\nb"'])} | tr ${pick(r, TR_ARGS)}`
-    case 7: return `cat ${paths(r, 1)} | ${pick(r, ['grep a', 'sed s/a/b/', 'head -n 1', 'tail -c 3', 'wc -c', 'sort'])}`
+    case 7: return `cat ${paths(r, 1)} | ${pick(r, ['grep a', 'sed s/a/b/', 'head -n 1', 'tail -c 3', 'wc -c', 'sort', 'grep -c a - f2', 'cat - f1', 'head -n1 - e', 'sed p - f2'])}`
     case 8: return shellLine(r)
     default: return `${textLine(r)} 2>&1; echo "s=$?"`
   }
