@@ -4,9 +4,8 @@ import type { InterceptOptions } from './interception'
 
 /**
  * The options of startConfinedWorker(): typed, defaulted and validated here, in one place.
- * Validation is pure (no kernel access, no Redis): a wrong option throws AppArmorError
- * `ERR_AA_OPTIONS` (or `ERR_AA_INVALID_NAME` for a malformed profile name) before any Worker
- * is created.
+ * Validation is pure (no kernel access, no Redis): a wrong option (a malformed profile name
+ * too) throws AppArmorError `ERR_AA_OPTIONS` before any Worker is created.
  */
 export interface ConfineWorkerOptions {
   /**
@@ -36,6 +35,20 @@ export interface ConfineWorkerOptions {
    * the rest passed to the kernel. Ignored when the interception is already installed.
    */
   readonly intercept?: InterceptOptions
+  /**
+   * Called with the Worker right after it is created, before it connects to Redis and before
+   * startConfinedWorker() settles: attach your `'error'` (and other) listeners here. While the
+   * call is pending, connection errors reach your listeners and are never printed by BullMQ.
+   */
+  readonly onWorker?: ((worker: any) => void) | null
+  /**
+   * How long to wait for the Worker's first `'ready'` (its Redis connection) before giving up:
+   * the Worker is closed and the call rejects with `ERR_AA_NOT_READY` (the last connection
+   * error as `cause`). `0`: wait as long as BullMQ keeps retrying. AppArmor is checked before
+   * the Worker is created, so a kernel or profile problem rejects at once, Redis or not.
+   * @defaultValue `30000`
+   */
+  readonly readyTimeoutMs?: number
   /** The kernel interface (tests). */
   readonly kernel?: Kernel
 }
@@ -46,6 +59,8 @@ export interface ResolvedOptions {
   readonly holdJobs: boolean
   readonly strict: boolean
   readonly intercept: InterceptOptions
+  readonly onWorker: ((worker: any) => void) | null
+  readonly readyTimeoutMs: number
   readonly kernel: Kernel | undefined
 }
 
@@ -54,9 +69,11 @@ export const DEFAULTS = Object.freeze({
   holdJobs: true,
   strict: true,
   intercept: Object.freeze({}) as InterceptOptions,
+  onWorker: null,
+  readyTimeoutMs: 30_000,
 })
 
-const KEYS = ['profile', 'processorProfile', 'holdJobs', 'strict', 'intercept', 'kernel'] as const
+const KEYS = ['profile', 'processorProfile', 'holdJobs', 'strict', 'intercept', 'onWorker', 'readyTimeoutMs', 'kernel'] as const
 
 export function optionsError(message: string, cause?: unknown): AppArmorError {
   return new AppArmorError(ErrorCodes.OPTIONS, `startConfinedWorker: ${message}`, { operation: 'startConfinedWorker', cause })
@@ -94,6 +111,8 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     holdJobs: o.boolean('holdJobs', DEFAULTS.holdJobs),
     strict: o.boolean('strict', DEFAULTS.strict),
     intercept: o.object<InterceptOptions>('intercept', DEFAULTS.intercept, 'install() options (an object)'),
+    onWorker: o.func<((worker: any) => void) | null>('onWorker', DEFAULTS.onWorker, 'a function or null', true),
+    readyTimeoutMs: o.integer('readyTimeoutMs', 0, 2 ** 31 - 1, DEFAULTS.readyTimeoutMs, ' of ms'),
     kernel: kernel as Kernel | undefined,
   })
 }

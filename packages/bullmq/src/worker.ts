@@ -11,11 +11,17 @@ import { mergeForkOptions, processorConfineRule, sandboxMainFile } from './sandb
 /**
  * startConfinedWorker(): a BullMQ Worker that processes no job before it is confined.
  *
- * 1. The Worker is created with autorun off (holdJobs, the default); if its processor is a file
+ * 0. AppArmor is checked first, before the Worker exists (dry runs: the profiles are loaded and
+ *    this process may enter them): without AppArmor, or with a profile missing, the call
+ *    rejects at once and nothing connects to Redis.
+ * 1. The Worker is created with autorun off (holdJobs, the default) and handed to `onWorker`
+ *    (attach 'error' listeners there); if its processor is a file
  *    and `processorProfile` is set, the processor rule is added to core's exec interception
  *    (every child BullMQ forks starts in that profile from its first instruction) and each
  *    child verifies its own threads before BullMQ's child code runs.
- * 2. Once Redis is ready (`waitUntilReady()`), the whole worker process is confined (core's
+ * 2. Once Redis is ready (`waitUntilReady()`, bounded by `readyTimeoutMs`: ERR_AA_NOT_READY
+ *    after it; connection errors meanwhile go to the Worker's 'error' listeners, never to
+ *    stderr), the whole worker process is confined (core's
  *    confine(): main thread, every libuv pool thread, verified) and the processor profile is
  *    checked with a dry run (it exists, and this process may start children in it).
  * 3. Only then `run()` is called. Any failure closes the Worker and rejects: fail closed.
@@ -158,6 +164,48 @@ function asAppArmorError(err: unknown, profile: string): AppArmorError {
   return adapterError(err, { prefix: `startConfinedWorker(${JSON.stringify(profile)})`, profile, operation: 'startConfinedWorker' })
 }
 
+/**
+ * Step 0: what can be known before the Worker exists, with dry runs only (nothing changes):
+ * AppArmor is enabled, the worker profile is loaded and this process may change into it (or is
+ * already in it), the processor profile is loaded and may be entered.
+ */
+function precheck(o: ResolvedOptions, k: Kernel): void {
+  const profile = (o.profile ?? o.processorProfile) as string
+  try {
+    if (o.profile !== null && k.getCon().label !== o.profile) k.permProfile(o.profile)
+    if (o.processorProfile !== null) k.permProfile(o.processorProfile)
+  } catch (err) {
+    throw adapterError(err, {
+      prefix: `startConfinedWorker(${JSON.stringify(profile)}): nothing was started`,
+      profile,
+      operation: 'startConfinedWorker',
+      replacesCall: true,
+    })
+  }
+}
+
+/** Resolves with `ready`, or rejects with ERR_AA_NOT_READY after `ms` (0: never). */
+function within<T>(ready: Promise<T>, ms: number, profile: string, lastError: () => unknown): Promise<T> {
+  if (ms === 0) return ready
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const last = lastError()
+      const why = last === undefined ? 'no answer' : `last error: ${(last as Error)?.message ?? String(last)}`
+      reject(
+        new AppArmorError(
+          ErrorCodes.NOT_READY,
+          `startConfinedWorker(${JSON.stringify(profile)}): the Worker's Redis connection was not ready within ${ms} ms (${why}); ` +
+            'the Worker was closed, the process was not confined and no job was processed. Check the connection options and ' +
+            'that Redis is running (BullMQ 6 also needs the ioredis package installed), or raise readyTimeoutMs',
+          { profile, operation: 'startConfinedWorker', cause: last },
+        ),
+      )
+    }, ms)
+  })
+  return Promise.race([ready, timeout]).finally(() => clearTimeout(timer))
+}
+
 function raise(emitter: EventEmitter, err: Error): void {
   if (emitter.listenerCount('error') > 0) emitter.emit('error', err)
   else {
@@ -193,6 +241,7 @@ export async function startConfinedWorker<W extends WorkerLike>(
       { profile: o.profile, operation: 'startConfinedWorker' },
     )
   }
+  precheck(o, k)
   const sandboxProfile = o.processorProfile
   const userRuns = view.autorun !== false
   const opts: Record<string, unknown> = { ...workerOptions }
@@ -202,11 +251,25 @@ export async function startConfinedWorker<W extends WorkerLike>(
   const worker = new Worker(name, processor, opts)
   const emitter = worker as unknown as EventEmitter
   const guard = new Guard(o, k)
+  // Until this call settles, connection errors are heard here (so BullMQ never prints them)
+  // and by the listeners the user attached in onWorker.
+  let lastError: unknown
+  const onStartupError = (err: unknown): void => {
+    lastError = err
+  }
+  emitter.on('error', onStartupError)
   const fail = async (err: unknown): Promise<never> => {
     await worker.close(true).catch(() => undefined)
+    emitter.off('error', onStartupError)
     guard.lease?.release()
     throw err
   }
+  try {
+    o.onWorker?.(worker)
+  } catch (err) {
+    return fail(err)
+  }
+  const label = (o.profile ?? o.processorProfile) as string
 
   if (sandboxProfile !== null && isSandboxed(processor)) {
     try {
@@ -231,17 +294,28 @@ export async function startConfinedWorker<W extends WorkerLike>(
   })
   try {
     if (o.holdJobs) {
-      await worker.waitUntilReady()
+      await within(worker.waitUntilReady(), o.readyTimeoutMs, label, () => lastError)
       await guard.confineNow()
     } else {
       // Not held: BullMQ runs as configured; the process is confined on the first 'ready'.
-      await new Promise<void>((resolve, reject) => {
-        confineOnFirstReady = () => guard.confineNow().then(resolve, reject)
-      })
+      let confined: Promise<void> | null = null
+      await within(
+        new Promise<void>((resolve) => {
+          confineOnFirstReady = () => {
+            confined = guard.confineNow()
+            resolve()
+          }
+        }),
+        o.readyTimeoutMs,
+        label,
+        () => lastError,
+      )
+      await (confined as Promise<void> | null)
     }
   } catch (err) {
     return fail(err)
   }
+  emitter.off('error', onStartupError)
   if (o.holdJobs && userRuns) worker.run().catch((err: unknown) => raise(emitter, err as Error))
   return { worker, confinement: guard }
 

@@ -6,7 +6,7 @@ import { DEFAULTS, resolveOptions } from '../src/options'
 
 t.test('defaults live in one place', async (t) => {
   const o = resolveOptions({ profile: 'bullmq-worker' })
-  t.same(o, { profile: 'bullmq-worker', processorProfile: null, holdJobs: true, strict: true, intercept: {}, kernel: undefined })
+  t.same(o, { profile: 'bullmq-worker', processorProfile: null, holdJobs: true, strict: true, intercept: {}, onWorker: null, readyTimeoutMs: 30_000, kernel: undefined })
   t.equal(o.intercept, DEFAULTS.intercept)
   t.ok(Object.isFrozen(o))
   t.same(resolveOptions({ profile: null, processorProfile: 'bullmq-processor', holdJobs: false, strict: false }), {
@@ -15,6 +15,8 @@ t.test('defaults live in one place', async (t) => {
     holdJobs: false,
     strict: false,
     intercept: {},
+    onWorker: null,
+    readyTimeoutMs: 30_000,
     kernel: undefined,
   })
 })
@@ -25,13 +27,15 @@ t.test('every wrong option is named', async (t) => {
     [[], 'ERR_AA_OPTIONS', /options must be an object .*; got an array/],
     [{}, 'ERR_AA_OPTIONS', /options\.profile is required/],
     [{ profile: null }, 'ERR_AA_OPTIONS', /nothing to confine/],
-    [{ profile: 'w', holdjobs: true }, 'ERR_AA_OPTIONS', /unknown option "holdjobs" \(did you mean holdJobs\?\); known: profile, processorProfile, holdJobs, strict, intercept, kernel/],
+    [{ profile: 'w', holdjobs: true }, 'ERR_AA_OPTIONS', /unknown option "holdjobs" \(did you mean holdJobs\?\); known: profile, processorProfile, holdJobs, strict, intercept, onWorker, readyTimeoutMs, kernel/],
     [{ profile: 42 }, 'ERR_AA_OPTIONS', /options\.profile must be a profile name or null; got number 42/],
     [{ profile: 'w', processorProfile: ['p'] }, 'ERR_AA_OPTIONS', /options\.processorProfile must be a profile name or null; got an array/],
     [{ profile: 'w', holdJobs: 'yes' }, 'ERR_AA_OPTIONS', /options\.holdJobs must be a boolean; got "yes"/],
     [{ profile: 'w', strict: 1 }, 'ERR_AA_OPTIONS', /options\.strict must be a boolean; got number 1/],
     [{ profile: 'w', intercept: false }, 'ERR_AA_OPTIONS', /options\.intercept must be install\(\) options \(an object\); got boolean false/],
     [{ profile: 'w', kernel: {} }, 'ERR_AA_OPTIONS', /options\.kernel must be a kernel interface/],
+    [{ profile: 'w', onWorker: 'x' }, 'ERR_AA_OPTIONS', /options\.onWorker must be a function or null; got "x"/],
+    [{ profile: 'w', readyTimeoutMs: -1 }, 'ERR_AA_OPTIONS', /options\.readyTimeoutMs must be an integer of ms from 0 to 2147483647; got number -1/],
     [{ profile: 'a b' }, 'ERR_AA_OPTIONS', /^startConfinedWorker: options\.profile: invalid profile name "a b"/],
     [{ profile: 'w', processorProfile: '' }, 'ERR_AA_OPTIONS', /^startConfinedWorker: options\.processorProfile: the profile name is empty/],
   ]

@@ -136,6 +136,12 @@ export interface AdapterErrorContext {
   readonly profile: string
   /** The adapter's public operation; default: the error's own (e.g. `confine`). */
   readonly operation?: string
+  /**
+   * The prefix stands for the call the error names: a leading `<operation>(…): ` of the
+   * original message (a kernel read made on the adapter's behalf, say `getCon(): `) is
+   * replaced by the prefix instead of kept after it.
+   */
+  readonly replacesCall?: boolean
 }
 
 /**
@@ -145,7 +151,9 @@ export interface AdapterErrorContext {
  */
 export function adapterError(err: unknown, context: AdapterErrorContext): AppArmorError {
   if (err instanceof AppArmorError) {
-    return new AppArmorError(err.code, `${context.prefix}: ${err.message}`, {
+    const call = err.operation === undefined ? null : new RegExp(`^${err.operation}\\((?:"(?:[^"\\\\]|\\\\.)*")?\\): `)
+    const message = context.replacesCall === true && call !== null ? err.message.replace(call, '') : err.message
+    return new AppArmorError(err.code, `${context.prefix}: ${message}`, {
       profile: err.profile ?? context.profile,
       operation: context.operation ?? err.operation,
       errno: err.errno,

@@ -49,6 +49,12 @@ export const ErrorCodes = {
    * refused and closed). No pool thread is left parked; nothing was changed.
    */
   PARK_FAILED: 'ERR_AA_PARK_FAILED',
+  /**
+   * An adapter's service did not become ready in time (BullMQ: the Worker's Redis connection),
+   * so the process was not confined and nothing was processed; the last connection error is
+   * the `cause`. AppArmor itself was checked first and is not the problem.
+   */
+  NOT_READY: 'ERR_AA_NOT_READY',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
