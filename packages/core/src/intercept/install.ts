@@ -50,6 +50,8 @@ export interface InterceptStatus {
     readonly confine: readonly { readonly match: string; readonly profile: string }[]
     readonly emulation: boolean
     readonly log: string | null
+    /** Whether the decision log records full argv (off by default: argv can hold secrets). */
+    readonly logArgv: boolean
   } | null
 }
 
@@ -276,7 +278,7 @@ function installAsync(restore: (() => void)[]): LayerStatus {
 
 function openLogSubscription(options: ResolvedInterceptOptions): Installed['log'] {
   if (options.log === null) return null
-  const sink = runtime().openLog(options.log)
+  const sink = runtime().openLog(options.log, { argv: options.logArgv })
   const unsubscribe = runtime().subscribe((event) => sink.write(event))
   return { sink, unsubscribe }
 }
@@ -308,6 +310,7 @@ export function status(): InterceptStatus {
       confine: o.confine.map((r) => ({ match: ruleText(r.match), profile: r.profile })),
       emulation: o.emulate !== null,
       log: o.log,
+      logArgv: o.logArgv,
     },
   }
 }

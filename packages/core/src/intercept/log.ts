@@ -115,9 +115,8 @@ export function withoutArgv(event: ExecEvent): Record<string, unknown> {
 
 export function openLog(target: LogTarget, options: LogOptions = {}): LogSink {
   const fd = target === 'stderr' ? 2 : openLogFile(target)
-  // Until every caller passes the resolved `logArgv` option, the variable itself decides when
-  // no option was given (readEnvConfig validates it: 1 or 0).
-  const full = options.argv ?? process.env['APPARMOR_MONKEYS_LOG_ARGV'] === '1'
+  // The resolved `logArgv` option (APPARMOR_MONKEYS_LOG_ARGV=1 for the register preload).
+  const full = options.argv ?? false
   let open = true
   return {
     write(event) {

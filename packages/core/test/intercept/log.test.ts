@@ -96,3 +96,21 @@ t.test('APPARMOR_MONKEYS_LOG_ARGV and options.logArgv are validated', async (t) 
   t.equal(resolveInterceptOptions({ logArgv: true }).logArgv, true)
   t.throws(() => resolveInterceptOptions({ logArgv: 'yes' as unknown as boolean }), { code: ErrorCodes.OPTIONS, message: /options.logArgv/ })
 })
+
+t.test('install({ log, logArgv }) hands the option to the log: argv only when asked, and status() says which', async (t) => {
+  const dir = t.testdir({})
+  const dist = path.resolve(__dirname, '..', '..', 'dist')
+  const script = (file: string, logArgv: boolean) => `
+    const i = require(${JSON.stringify(path.join(dist, 'intercept'))})
+    i.install({ log: ${JSON.stringify(file)}, logArgv: ${logArgv}, emulate: null })
+    require('node:child_process').spawnSync('/bin/true', ['--token=hunter2'])
+    console.log(JSON.stringify(i.status().policy.logArgv))`
+  const env = { ...process.env, NODE_OPTIONS: '' }
+  for (const logArgv of [false, true]) {
+    const file = path.join(dir, `log-${logArgv}`)
+    const out = execFileSync(process.execPath, ['-e', script(file, logArgv)], { encoding: 'utf8', env })
+    t.equal(out.trim(), String(logArgv))
+    const text = fs.readFileSync(file, 'utf8')
+    t.equal(text.includes('hunter2'), logArgv, text)
+  }
+})
