@@ -184,8 +184,8 @@ t.test('host tests', { skip }, async (t) => {
       t.equal(started?.['confinement'].interception, 'installed')
       t.same(
         run.of('kernel-perm').map((e) => e['profile']),
-        ['aam-bq-processor', 'aam-bq-worker'],
-        'dry runs: the processor profile, and the restore into the worker profile',
+        ['aam-bq-worker', 'aam-bq-processor', 'aam-bq-processor', 'aam-bq-worker'],
+        'dry runs: before the Worker exists, the worker and processor profiles; once confined, the processor profile and the restore into the worker profile',
       )
       const confined = run.of('exec-confine')
       t.equal(confined.length, 2, 'each fork went through the confiner (no child was reused: each refused)')
