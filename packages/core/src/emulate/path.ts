@@ -12,7 +12,8 @@
  * - more than 40 symlinks is ELOOP.
  *
  * Files whose content depends on which process reads them are refused (`null`): anything
- * reached through procfs's `self`, `thread-self` or a numeric (pid/tid) entry, and `/dev/fd`,
+ * reached through procfs's `self`, `thread-self`, `keys`, `key-users` or a numeric (pid/tid)
+ * entry, and `/dev/fd`,
  * `/dev/stdin`, `/dev/stdout`, `/dev/stderr`, `/dev/tty`. Names are byte strings (latin1).
  */
 import * as fs from 'node:fs'
@@ -24,6 +25,9 @@ const MAX_SYMLINKS = 40
 
 /** /dev entries that name the reading process's own descriptors or terminal. */
 const DEV_PROCESS_RELATIVE = new Set(['fd', 'stdin', 'stdout', 'stderr', 'tty'])
+
+/** procfs entries whose content is the reader's own: the process directories and the keys it may view. */
+const PROC_PROCESS_RELATIVE = new Set(['self', 'thread-self', 'keys', 'key-users'])
 
 export type WalkError = 'ENOENT' | 'ENOTDIR' | 'EACCES' | 'ELOOP'
 
@@ -52,7 +56,7 @@ function isProcfs(dir: string): boolean | null {
 /** True when looking up `comp` in directory `dir` reaches process-relative content (or that is unclear). */
 function processRelative(dir: string, comp: string): boolean {
   if (dir === '/dev' && DEV_PROCESS_RELATIVE.has(comp)) return true
-  if (comp === 'self' || comp === 'thread-self' || /^[0-9]+$/.test(comp)) {
+  if (PROC_PROCESS_RELATIVE.has(comp) || /^[0-9]+$/.test(comp)) {
     // Only procfs gives these names a per-reader meaning; an unknown filesystem type is refused too.
     return isProcfs(dir) !== false
   }

@@ -48,7 +48,7 @@ const CASES: Record<string, readonly (readonly [string, Expect] | readonly [stri
     ['cat me/comm', 'decline'], ['cat /dev/stdin', 'decline'], ['cat /dev/stdout', 'decline'], ['cat /dev/fd/0', 'decline'],
     ['head -c120 /dev/fd/18', 'decline'], ['cat /proc/self/fd/1', 'decline'], ['cat /proc/net/dev', 'decline'],
     ['wc -c /dev/stdin', 'decline'], ['cat < /proc/self/comm', 'decline'], ['echo /proc/self/fd/*', 'decline'],
-    ['cat /proc/version', 'exact'],
+    ['cat /proc/keys', 'decline'], ['cat /proc/key-users', 'decline'], ['cat /proc/version', 'exact'],
   ],
   '3. grep: matchers and regex syntax': [
     ['egrep -F a f1', 'exact'], ['grep -E -F a f1', 'exact'], ['grep -F -G a f1', 'exact'], ['grep -e a -EF f1', 'exact'],
