@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util'
 import { AppArmorError, ErrorCodes, isAppArmorError } from './errors'
 import { createKernel, parseLabel, type EnabledStatus, type Kernel } from './kernel'
 import { withExecProfile } from './confine/exec'
+import { adapterError } from './adapter'
 import { Procfs } from './kernel/procfs'
 
 export const EXIT = { OK: 0, USAGE: 1, DISABLED: 2, NOT_FOUND: 3, NOT_PERMITTED: 4 } as const
@@ -225,9 +226,13 @@ export async function exec(args: string[], io: Io, k: Kernel = createKernel()): 
   const [file, ...rest] = command as [string, ...string[]]
   const start = () => spawn(file, rest, { stdio: 'inherit' })
   // This process execs nothing else afterwards, so the onexec attribute need not be restored.
-  const child = values.stack
-    ? (k.stackOnExec(profile), start())
-    : withExecProfile(profile, start, { kernel: k, restore: false })
+  let child: ReturnType<typeof spawn>
+  try {
+    child = values.stack ? (k.stackOnExec(profile), start()) : withExecProfile(profile, start, { kernel: k, restore: false })
+  } catch (err) {
+    // Named after the command the user typed, not the library call behind it.
+    throw adapterError(err, { prefix: `exec -p ${profile}${values.stack ? ' --stack' : ''}: nothing was started`, profile, operation: 'exec', replacesCall: true })
+  }
   return waitChild(child)
 }
 

@@ -51,7 +51,7 @@ t.test('without AppArmor: status says why and exits 2; exec refuses with exit 2 
   const e = cli('exec', '-p', 'web-worker', '--', process.execPath, '-e', 'console.log("ran")')
   t.equal(e.status, 2)
   t.equal(e.stdout, '')
-  t.match(e.stderr, /AppArmor is not enabled.*\[ERR_AA_DISABLED\]/)
+  t.match(e.stderr, /^apparmor-monkeys: exec -p web-worker: nothing was started: AppArmor is not enabled.*\[ERR_AA_DISABLED\]/, 'named after the command typed')
 })
 
 t.test('audit: every exec attempt of the app and of its node children, with decision and stack; the status passes through', async (t) => {
