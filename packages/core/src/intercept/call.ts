@@ -30,12 +30,13 @@ export interface SpawnCall {
 /**
  * Whether a child's stdout (its stdio[1] as the layers see it) is a terminal: a pipe, an
  * ignored stream (/dev/null) or none is not; an inherited or given fd is one when isatty()
- * says so.
+ * says so. Anything else (a stream handle, an unknown type) is not known: undefined, and
+ * programs whose output depends on it are not answered.
  */
-export function stdoutIsTTY(stdio1: { readonly type: string; readonly fd?: number } | undefined): boolean {
+export function stdoutIsTTY(stdio1: { readonly type: string; readonly fd?: number } | undefined): boolean | undefined {
   if (stdio1 === undefined || stdio1.type === 'pipe' || stdio1.type === 'overlapped' || stdio1.type === 'ignore') return false
   if ((stdio1.type === 'inherit' || stdio1.type === 'fd') && typeof stdio1.fd === 'number') return tty.isatty(stdio1.fd)
-  return true
+  return undefined
 }
 
 export type EnvObject = Readonly<Record<string, unknown>>

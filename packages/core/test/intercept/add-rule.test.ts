@@ -32,7 +32,7 @@ t.test('the rule applies on top of the policy in force, survives a re-install, a
   const out = JSON.parse(r.stdout)
   t.same(out.before, ['theirs'])
   t.same(out.added, ['added', 'theirs'], 'the added rule decides `true`; their rule still decides `echo`')
-  t.same(out.policy, { unknown: 'passthrough', allow: [], deny: ['curl'], confine: [{ match: 'true', profile: 'added' }, { match: 'echo', profile: 'theirs' }], emulation: false, log: null })
+  t.same(out.policy, { unknown: 'passthrough', allow: [], deny: ['curl'], confine: [{ match: 'true', profile: 'added' }, { match: 'echo', profile: 'theirs' }], emulation: false, log: null, logArgv: false })
   t.same(out.reinstalled, ['added'], 'kept across install() with other options')
   t.same(out.removed, [])
   t.match(out.invalid, { code: 'ERR_AA_OPTIONS', message: /options\.confine\[0\]\.match must be a command name/ })
