@@ -2,7 +2,7 @@ import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { ChildContext } from '../../src/emulate/types'
-import { difference, prng, runEmulated, runReal } from './harness'
+import { difference, makeTree, prng, runEmulated, runReal } from './harness'
 
 /**
  * Seeded generative differential test: command lines generated from the grammar the emulator
@@ -25,25 +25,21 @@ import { difference, prng, runEmulated, runReal } from './harness'
 const LINES = Number(process.env.FUZZ_LINES ?? 3000)
 const SEED = Number(process.env.FUZZ_SEED ?? 14)
 
-const root = fs.realpathSync(t.testdir({}))
-const w = (p: string, s: string): void => fs.writeFileSync(path.join(root, p), s)
-fs.mkdirSync(path.join(root, 'd/sub'), { recursive: true })
-w('f1', 'alpha 1\nbeta 2\ngamma 3\nalpha:beta:gamma\n\nabc abc\naa b\nx1y2\n')
-w('f2', 'no final newline\nab\n.a1bb\nlast')
-w('e', '')
-w('g', 'root g: wrong file\n')
-w('d/g', 'd/g: the file behind the link\nalpha\n')
-w('d/sub/h', 'h in sub\n')
-w('sp ace', 'a file with a space\n-e line\n')
-w("q'uote", 'quoted name\n')
-fs.symlinkSync('d/sub', path.join(root, 'ld'))
-fs.symlinkSync('f1', path.join(root, 'lf'))
-fs.symlinkSync('nosuch', path.join(root, 'dangling'))
-fs.symlinkSync('..', path.join(root, 'd/up'))
-fs.symlinkSync('/proc/self', path.join(root, 'me'))
-fs.symlinkSync('loop', path.join(root, 'loop'))
-// A symlinked working directory: `..` from it is d, not root.
-fs.symlinkSync('d/sub', path.join(root, 'cwdlink'))
+const root = makeTree(
+  fs.realpathSync(t.testdir({})),
+  {
+    f1: 'alpha 1\nbeta 2\ngamma 3\nalpha:beta:gamma\n\nabc abc\naa b\nx1y2\n',
+    f2: 'no final newline\nab\n.a1bb\nlast',
+    e: '',
+    g: 'root g: wrong file\n',
+    'd/g': 'd/g: the file behind the link\nalpha\n',
+    'd/sub/h': 'h in sub\n',
+    'sp ace': 'a file with a space\n-e line\n',
+    "q'uote": 'quoted name\n',
+  },
+  // cwdlink: a symlinked working directory (`..` from it is d, not root).
+  { ld: 'd/sub', lf: 'f1', dangling: 'nosuch', 'd/up': '..', me: '/proc/self', loop: 'loop', cwdlink: 'd/sub' },
+)
 
 const baseEnv = { ...process.env, LANG: 'C.UTF-8', LC_ALL: undefined, LANGUAGE: undefined, POSIXLY_CORRECT: undefined }
 for (const k of Object.keys(baseEnv)) if (k.startsWith('LD_') || k === 'GLIBC_TUNABLES') delete (baseEnv as Record<string, unknown>)[k]

@@ -3,6 +3,8 @@
  * emulate(), and compare stdout, stderr and status byte for byte.
  */
 import { spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import type { ChildContext, EmulationResult } from '../../src/emulate/types'
 import { emulate } from '../../src/emulate/index'
 import { commandRegistry } from '../../src/emulate/commands/index'
@@ -62,4 +64,17 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+/**
+ * A test tree under `root`: `files` (path → content; parent directories are made) and
+ * `links` (path → symlink target, made after the files). Returns `root`.
+ */
+export function makeTree(root: string, files: Record<string, string>, links: Record<string, string> = {}): string {
+  for (const [p, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, p)), { recursive: true })
+    fs.writeFileSync(path.join(root, p), content)
+  }
+  for (const [p, target] of Object.entries(links)) fs.symlinkSync(target, path.join(root, p))
+  return root
 }

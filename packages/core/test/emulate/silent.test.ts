@@ -2,7 +2,7 @@ import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { ChildContext } from '../../src/emulate/types'
-import { difference, runEmulated, runReal } from './harness'
+import { difference, makeTree, runEmulated, runReal } from './harness'
 
 /**
  * The causes of silent wrong answers found by an independent differential fuzz (issue 14), one
@@ -12,20 +12,18 @@ import { difference, runEmulated, runReal } from './harness'
  */
 type Expect = 'exact' | 'decline' | 'agree'
 
-const root = fs.realpathSync(t.testdir({}))
-const w = (p: string, s: string): void => fs.writeFileSync(path.join(root, p), s)
-fs.mkdirSync(path.join(root, 'd/sub'), { recursive: true })
-w('f1', 'alpha 1\nbeta 2\naa b\n')
-w('f2', 'no final newline\nlast')
-w('e', '')
-w('g', 'root g: the lexical answer (wrong)\n')
-w('d/g', 'd/g: reached through the link\n')
-w('d/sub/h', 'h\n')
-fs.symlinkSync('d/sub', path.join(root, 'ld'))
-fs.symlinkSync('f1', path.join(root, 'lf'))
-fs.symlinkSync('loop', path.join(root, 'loop'))
-fs.symlinkSync('/proc/self', path.join(root, 'me'))
-fs.symlinkSync('d/sub', path.join(root, 'cwdlink'))
+const root = makeTree(
+  fs.realpathSync(t.testdir({})),
+  {
+    f1: 'alpha 1\nbeta 2\naa b\n',
+    f2: 'no final newline\nlast',
+    e: '',
+    g: 'root g: the lexical answer (wrong)\n',
+    'd/g': 'd/g: reached through the link\n',
+    'd/sub/h': 'h\n',
+  },
+  { ld: 'd/sub', lf: 'f1', loop: 'loop', me: '/proc/self', cwdlink: 'd/sub' },
+)
 
 const env = { ...process.env, LANG: 'C.UTF-8', LC_ALL: undefined, LANGUAGE: undefined, POSIXLY_CORRECT: undefined }
 const ctx: ChildContext = { env, cwd: root, uid: process.getuid!(), gid: process.getgid!() }
