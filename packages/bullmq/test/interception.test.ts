@@ -35,7 +35,7 @@ t.test('Workers share the rule; the same file cannot go to two profiles; the las
 
 t.test("the register preload's policy is extended with the rule and put back exactly", async (t) => {
   const out = scenario('register', { APPARMOR_MONKEYS_DENY: 'foo,bar', APPARMOR_MONKEYS_UNKNOWN: 'passthrough' })
-  const base = { unknown: 'passthrough', allow: [], deny: ['foo', 'bar'], confine: [], emulation: true, log: null }
+  const base = { unknown: 'passthrough', allow: [], deny: ['foo', 'bar'], confine: [], emulation: true, log: null, logArgv: false }
   t.same(out.before, base)
   t.equal(out.state, 'extended')
   t.same(out.during, { ...base, confine: [{ match: ruleText, profile: 'bq-proc' }] }, "the preload's options are kept; the adapter's own intercept options are not used")
@@ -58,5 +58,5 @@ t.test('an installation replaced behind the adapter keeps the added rules until 
   const out = scenario('replaced')
   t.same(out.second, { value: 'installed' })
   t.same(out.during.confine.map((c: { profile: string }) => c.profile), ['bq-proc', 'p'], 'rules added before the re-install are still in force')
-  t.same(out.after, { unknown: 'passthrough', allow: [], deny: ['curl'], confine: [{ match: '/(?:^| )\\/srv\\/b\\/main\\.js(?: |$)/', profile: 'p' }], emulation: true, log: null })
+  t.same(out.after, { unknown: 'passthrough', allow: [], deny: ['curl'], confine: [{ match: '/(?:^| )\\/srv\\/b\\/main\\.js(?: |$)/', profile: 'p' }], emulation: true, log: null, logArgv: false })
 })
