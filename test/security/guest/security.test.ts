@@ -9,6 +9,7 @@ import * as assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { createInterface } from 'node:readline'
 
 const FIX = path.join(__dirname, 'fixtures')
 const TEST_PKG = path.resolve(__dirname, '..', '..', '..')
@@ -129,29 +130,10 @@ test('control: without a fake /proc the same fixture confines (the kernel denies
 // 2. The park channel: a process in the same network namespace watches /proc/net/unix and
 //    connects to the park socket while confine() pairs the pool threads with their writers.
 
+/** The child's stdout, line by line; '' once it has ended. */
 function lineReader(child: ChildProcessWithoutNullStreams): () => Promise<string> {
-  let buf = ''
-  const queue: string[] = []
-  const waiters: Array<(s: string) => void> = []
-  child.stdout.setEncoding('utf8')
-  child.stdout.on('data', (chunk: string) => {
-    buf += chunk
-    let nl: number
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl)
-      buf = buf.slice(nl + 1)
-      const w = waiters.shift()
-      if (w) w(line)
-      else queue.push(line)
-    }
-  })
-  child.on('close', () => {
-    for (const w of waiters.splice(0)) w('')
-  })
-  return () => {
-    const q = queue.shift()
-    return q !== undefined ? Promise.resolve(q) : new Promise((resolve) => waiters.push(resolve))
-  }
+  const it = createInterface({ input: child.stdout })[Symbol.asyncIterator]()
+  return async () => ((await it.next()).value as string | undefined) ?? ''
 }
 
 interface ParkOut {

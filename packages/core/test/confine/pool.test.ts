@@ -5,33 +5,14 @@ import t from 'tap'
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import * as path from 'node:path'
 import { once } from 'node:events'
+import { createInterface } from 'node:readline'
 import { cleanEnv } from '../intercept/helpers'
 
 const FIX = path.join(__dirname, 'fixtures')
 
+/** The child's stdout, line by line. */
 function lines(child: ChildProcessWithoutNullStreams): AsyncIterator<string> {
-  let buf = ''
-  const queue: string[] = []
-  const waiters: Array<(s: string) => void> = []
-  child.stdout.setEncoding('utf8')
-  child.stdout.on('data', (chunk: string) => {
-    buf += chunk
-    let nl
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl)
-      buf = buf.slice(nl + 1)
-      const w = waiters.shift()
-      if (w) w(line)
-      else queue.push(line)
-    }
-  })
-  return {
-    next: () => {
-      const q = queue.shift()
-      if (q !== undefined) return Promise.resolve({ value: q, done: false })
-      return new Promise((resolve) => waiters.push((value) => resolve({ value, done: false })))
-    },
-  }
+  return createInterface({ input: child.stdout })[Symbol.asyncIterator]()
 }
 
 interface Outcome {
