@@ -40,6 +40,10 @@ node scripts/nodes.mjs install
 if [ "${1:-}" = "--vm" ]; then
   need=""
   command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
+  # the real commands the differential and real-package suites compare with
+  command -v git >/dev/null 2>&1 || need="$need git"
+  command -v ip >/dev/null 2>&1 || need="$need iproute2"
+  command -v lsb_release >/dev/null 2>&1 || need="$need lsb-release"
   if [ -n "$need" ]; then
     say "installing$need"
     as_root sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$need" >/dev/null
