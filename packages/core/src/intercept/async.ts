@@ -292,13 +292,8 @@ export function runAsync(engine: Engine, native: NativeAsyncSpawn, handle: Proce
     reportFailOpen('spawn', `Process.prototype.spawn called with ${describeCall(args)}`)
     return Reflect.apply(native, handle, args) as number
   }
-  let verdict
-  try {
-    verdict = engine.decide(asyncCall(request.options), asyncEmulability(handle, request.options))
-  } catch (err) {
-    reportFailOpen('spawn', `the decision failed (${(err as Error)?.message ?? String(err)})`)
-    return request.call(native, handle)
-  }
+  const verdict = engine.tryDecide(asyncCall(request.options), asyncEmulability(handle, request.options))
+  if (verdict === null) return request.call(native, handle)
   switch (verdict.decision) {
     case 'emulate':
       return emulate(native, handle, request, verdict.result as EmulationResult)

@@ -1,6 +1,6 @@
 import type { ResolvedInterceptOptions } from '../options'
 import { type SpawnCall, commandLine, shapeOf } from './call'
-import { callerStack, hasSubscribers, publish } from './diagnostics'
+import { callerStack, hasSubscribers, publish, reportFailOpen } from './diagnostics'
 import { type Emulability, EmulatorMisses, type Verdict, decide } from './policy'
 
 /** The single decision point every layer calls: decide, time it, publish it. */
@@ -31,5 +31,19 @@ export class Engine {
       })
     }
     return verdict
+  }
+
+  /**
+   * decide(), failing open: a decision that throws (a bug of this package, never a policy
+   * outcome) is reported once on the diagnostics channel (reason `fail-open`) and null is
+   * returned, so that the caller makes the native call untouched.
+   */
+  tryDecide(call: SpawnCall, emulability: Emulability): Verdict | null {
+    try {
+      return this.decide(call, emulability)
+    } catch (err) {
+      reportFailOpen(call.api, `the decision failed (${(err as Error)?.message ?? String(err)})`)
+      return null
+    }
   }
 }

@@ -198,7 +198,7 @@ function installSync(restore: (() => void)[]): LayerStatus {
         if (engine === null) return Reflect.apply(native, this, args)
         const verdict = preDecided
         preDecided = null
-        // A verdict the API layer made (passthrough or confine: it answers emulate and deny
+        // A verdict the API layer made (passthrough, confine or deny: it answers emulate
         // itself) applies to exactly this native call, made with Node's own arguments.
         if (verdict !== null) return runtime().applyHandedDown(engine, verdict, () => Reflect.apply(native, this, args))
         if (!exportsReplaced) replaceExports()

@@ -158,12 +158,7 @@ export function runSync(engine: Engine, self: unknown, args: readonly unknown[],
     reportFailOpen('spawnSync', `spawn_sync.spawn called with ${describeCall(args)}`)
     return callSync(native, self, args)
   }
-  let verdict
-  try {
-    verdict = engine.decide(syncCall(options), syncEmulability(options))
-  } catch (err) {
-    reportFailOpen('spawnSync', `the decision failed (${(err as Error)?.message ?? String(err)})`)
-    return callSync(native, self, args)
-  }
+  const verdict = engine.tryDecide(syncCall(options), syncEmulability(options))
+  if (verdict === null) return callSync(native, self, args)
   return applySyncVerdict(engine, verdict, options, (o) => native.call(self, o))
 }
