@@ -8,7 +8,7 @@
 //   node scripts/test.mjs --kernel-only    only the suites that boot the AppArmor VM
 //   node scripts/test.mjs --host-only      only the host suites
 //   node scripts/test.mjs --node 26[,22]   only these lines (the kernel suites run on each of them)
-//   node scripts/test.mjs FILE…            only these test files (with any of the above)
+//   node scripts/test.mjs FILE|DIR…        only these test files, or those under DIR (with any of the above)
 //
 // Prints one summary line per Node line, then one plain line, `tests: N passed, N failed[, N
 // skipped]`, over all of them; exits 0 only when every run passed.
@@ -80,9 +80,11 @@ function tap(bin, files) {
 }
 
 const opts = parseArgs(process.argv.slice(2))
-const all = (opts.files.length > 0 ? opts.files : testFiles('packages').concat(testFiles('test'))).sort()
-const kernelFiles = all.filter(isKernelSuite)
-const hostFiles = all.filter((f) => !isKernelSuite(f))
+const named = opts.files.flatMap((f) => (fs.statSync(f).isDirectory() ? testFiles(f) : [f]))
+const all = (opts.files.length > 0 ? named : testFiles('packages').concat(testFiles('test'))).sort()
+const kernelFiles = []
+const hostFiles = []
+for (const file of all) (isKernelSuite(file) ? kernelFiles : hostFiles).push(file)
 
 const results = []
 for (const line of opts.lines) {
