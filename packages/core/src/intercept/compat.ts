@@ -131,12 +131,10 @@ export function readAsyncCall(args: Args, detachedBit: number | null): AsyncRequ
 export function readSyncCall(args: Args): SyncSpawnOptions | null {
   if (args.length !== 1 || !isObject(args[0])) return null
   const o = args[0]
-  const stdio = o['stdio']
   if (
     typeof o['file'] === 'string' &&
     isStringArray(o['args']) &&
-    Array.isArray(stdio) &&
-    stdio.every((s) => isObject(s) && typeof s['type'] === 'string') &&
+    isStdio(o['stdio']) &&
     isCwd(o['cwd']) &&
     isEnvPairs(o['envPairs']) &&
     (o['detached'] === undefined || typeof o['detached'] === 'boolean') &&
