@@ -87,6 +87,20 @@ function positionalRequest(args: Args, bit: number | null): AsyncRequest {
   }
 }
 
+/** The fields both native calls share in their options-object shape, each of the type Node passes. */
+function isOptionsObject(o: Record<string, unknown>): boolean {
+  return (
+    typeof o['file'] === 'string' &&
+    isStringArray(o['args']) &&
+    isStdio(o['stdio']) &&
+    isCwd(o['cwd']) &&
+    isEnvPairs(o['envPairs']) &&
+    (o['detached'] === undefined || typeof o['detached'] === 'boolean') &&
+    isOptionalId(o['uid']) &&
+    isOptionalId(o['gid'])
+  )
+}
+
 /**
  * Reads one call of `Process.prototype.spawn`; null when its shape is not understood.
  * `detachedBit` is the binding's `constants.kProcessFlagDetached` (null when it could not be
@@ -94,20 +108,7 @@ function positionalRequest(args: Args, bit: number | null): AsyncRequest {
  */
 export function readAsyncCall(args: Args, detachedBit: number | null): AsyncRequest | null {
   if (args.length === 1 && isObject(args[0])) {
-    const o = args[0]
-    if (
-      typeof o['file'] === 'string' &&
-      isStringArray(o['args']) &&
-      isStdio(o['stdio']) &&
-      isCwd(o['cwd']) &&
-      isEnvPairs(o['envPairs']) &&
-      (o['detached'] === undefined || typeof o['detached'] === 'boolean') &&
-      isOptionalId(o['uid']) &&
-      isOptionalId(o['gid'])
-    ) {
-      return objectRequest(o as unknown as AsyncSpawnOptions)
-    }
-    return null
+    return isOptionsObject(args[0]) ? objectRequest(args[0] as unknown as AsyncSpawnOptions) : null
   }
   if (
     args.length >= 6 &&
@@ -131,20 +132,7 @@ export function readAsyncCall(args: Args, detachedBit: number | null): AsyncRequ
 export function readSyncCall(args: Args): SyncSpawnOptions | null {
   if (args.length !== 1 || !isObject(args[0])) return null
   const o = args[0]
-  if (
-    typeof o['file'] === 'string' &&
-    isStringArray(o['args']) &&
-    isStdio(o['stdio']) &&
-    isCwd(o['cwd']) &&
-    isEnvPairs(o['envPairs']) &&
-    (o['detached'] === undefined || typeof o['detached'] === 'boolean') &&
-    isOptionalId(o['uid']) &&
-    isOptionalId(o['gid']) &&
-    (o['maxBuffer'] === undefined || typeof o['maxBuffer'] === 'number')
-  ) {
-    return o as unknown as SyncSpawnOptions
-  }
-  return null
+  return isOptionsObject(o) && (o['maxBuffer'] === undefined || typeof o['maxBuffer'] === 'number') ? (o as unknown as SyncSpawnOptions) : null
 }
 
 /** Calls the native sync spawn with the original arguments. */
