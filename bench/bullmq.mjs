@@ -152,7 +152,7 @@ function rows(results, where) {
 
 /** The bench contract of bench/run.mjs. */
 export async function bench() {
-  const { vmPrerequisites, runVm } = require(path.join(ROOT, 'test', 'dist', 'vm', 'vm.js'))
+  const { vmPrerequisites, runVm } = require(path.join(ROOT, 'packages', 'vm', 'dist', 'index.js'))
   const pre = vmPrerequisites()
   if (!pre.ok) {
     process.stderr.write(`bench/bullmq: the AppArmor VM is unavailable (${pre.reason}); measuring on this host with a stub kernel\n`)

@@ -180,7 +180,7 @@ function pairedSpread(candidate, baseline) {
 export async function bench({ rounds = ROUNDS, smp = 2 } = {}) {
   let vm
   try {
-    vm = require(path.join(REPO, 'test', 'dist', 'vm', 'vm.js'))
+    vm = require(path.join(REPO, 'packages', 'vm', 'dist', 'index.js'))
   } catch (err) {
     return [skipped(NAME, `the VM harness is not built (npx tsc -b): ${err.message}`)]
   }

@@ -174,7 +174,7 @@ async function guest(rounds, seconds) {
 export async function bench({ rounds = ROUNDS, seconds = SECONDS, smp = 2 } = {}) {
   let vm
   try {
-    vm = require(path.join(REPO, 'test', 'dist', 'vm', 'vm.js'))
+    vm = require(path.join(REPO, 'packages', 'vm', 'dist', 'index.js'))
   } catch (err) {
     return [skipped(`the VM harness is not built (npx tsc -b): ${err.message}`)]
   }

@@ -26,7 +26,7 @@ if (nodeAt !== -1) {
   const r = spawnSync(nodeFor(line).path, [fileURLToPath(import.meta.url), ...rest], { stdio: 'inherit' })
   process.exit(r.status ?? 1)
 }
-const { runVm, vmPrerequisites } = require(path.join(root, 'test/dist/vm/vm.js'))
+const { runVm, vmPrerequisites } = require(path.join(root, 'packages/vm/dist/index.js'))
 const { renderProfile } = require(path.join(root, 'test/dist/adapters/profiles.js'))
 
 const tty = process.stdout.isTTY && !process.env.NO_COLOR

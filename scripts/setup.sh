@@ -48,7 +48,9 @@ if [ "${1:-}" = "--vm" ]; then
     say "installing$need"
     as_root sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends$need" >/dev/null
   fi
-  if ! sh test/vm/setup.sh --check 2>/dev/null; then
-    as_root sh test/vm/setup.sh
+  # @apparmor-monkeys/vm's setup (apt-get through sudo when not root), with the project's
+  # cache: .cache/vm, its default in this checkout
+  if ! node packages/vm/dist/cli.js setup --check 2>/dev/null; then
+    node packages/vm/dist/cli.js setup
   fi
 fi

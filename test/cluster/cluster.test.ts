@@ -6,7 +6,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import t from 'tap'
 import { assertGuestTap } from '../vm/tap'
-import { runVm, vmPrerequisites } from '../vm/vm'
+import { runVm, vmPrerequisites } from '@apparmor-monkeys/vm'
 import { skipOrFail } from '../support/require-vm'
 
 const repo = path.resolve(__dirname, '..', '..')

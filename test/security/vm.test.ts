@@ -4,7 +4,7 @@
 import * as path from 'node:path'
 import t from 'tap'
 import { assertGuestTap } from '../vm/tap'
-import { runVm, vmPrerequisites } from '../vm/vm'
+import { runVm, vmPrerequisites } from '@apparmor-monkeys/vm'
 import { skipOrFail } from '../support/require-vm'
 
 const guest = path.resolve(__dirname, '..', 'dist', 'security', 'guest')

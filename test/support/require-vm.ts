@@ -4,7 +4,7 @@
  */
 export function skipOrFail(pre: { ok: true } | { ok: false; reason: string }, what = 'the AppArmor test VM'): false | string {
   if (pre.ok) return false
-  const reason = `SKIPPED: ${what} is unavailable: ${pre.reason} (run test/vm/setup.sh as root)`
+  const reason = `SKIPPED: ${what} is unavailable: ${pre.reason} (run: node packages/vm/dist/cli.js setup, or scripts/setup.sh --vm)`
   if (process.env.AAM_REQUIRE_VM === '1') {
     throw new Error(`${reason}; AAM_REQUIRE_VM=1 makes this a failure`)
   }

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process'
 import * as path from 'node:path'
 import t from 'tap'
 import { assertGuestTap } from './tap'
-import type { VmStepResult } from './vm'
+import type { VmStepResult } from '@apparmor-monkeys/vm'
 
 interface Call {
   ok: boolean

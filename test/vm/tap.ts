@@ -5,7 +5,7 @@
  */
 import { Parser } from 'tap-parser'
 import type { FinalResults, Result } from 'tap-parser'
-import type { VmStepResult } from './vm'
+import type { VmStepResult } from '@apparmor-monkeys/vm'
 
 const STDERR_TAIL = 4000
 

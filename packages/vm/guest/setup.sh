@@ -1,19 +1,26 @@
 #!/bin/sh
-# Builds the real-AppArmor test VM: host packages, the stock Debian kernel (downloaded and
-# unpacked, never installed) and a busybox initramfs. Idempotent; a no-op when the cache is
-# current (stamp keyed by kernel version, /init hash and this script's hash).
+# Builds the real-AppArmor VM of @apparmor-monkeys/vm: host packages (apt-get, as root or
+# through sudo), the stock Debian kernel (downloaded and unpacked, never installed) and a
+# busybox initramfs. Idempotent; a no-op when the cache is current (stamp keyed by kernel
+# version, /init hash and this script's hash). Debian-like hosts only (apt-get, dpkg-deb).
+# Normally run as `apparmor-monkeys-vm setup`, which passes AAM_VM_DIR.
 #
-# usage: test/vm/setup.sh [--check] [--refresh]
+# usage: guest/setup.sh [--check] [--refresh]
 #   --check    report only: exit 0 if the VM is ready, 3 (and what is missing) if not
 #   --refresh  resolve the kernel package again (new ABI after an `apt-get update`)
-# env:   AAM_VM_DIR        cache directory (default <repo>/.cache/vm)
+# env:   AAM_VM_DIR        cache directory (default: <repo>/.cache/vm in the apparmor-monkeys
+#                          checkout, else ${XDG_CACHE_HOME:-~/.cache}/apparmor-monkeys/vm)
 #        AAM_VM_KERNEL_PKG kernel meta package (default linux-image-amd64)
-# exit:  0 ready, 3 prerequisites missing (not root, or no apt), 1 any other failure
+# exit:  0 ready, 3 prerequisites missing (no root and no sudo, or not Debian-like), 1 any other failure
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-VM_DIR=${AAM_VM_DIR:-$REPO/.cache/vm}
+REPO=$(cd "$HERE/../../.." && pwd)
+if [ -f "$REPO/pnpm-workspace.yaml" ] && [ "$REPO/packages/vm/guest" = "$HERE" ]; then
+  VM_DIR=${AAM_VM_DIR:-$REPO/.cache/vm}
+else
+  VM_DIR=${AAM_VM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/apparmor-monkeys/vm}
+fi
 META=${AAM_VM_KERNEL_PKG:-linux-image-amd64}
 INIT="$HERE/init"
 SELF="$HERE/setup.sh"
@@ -34,6 +41,9 @@ done
 say() { echo "vm-setup: $*" >&2; }
 die() { say "$*"; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
+# Root directly, else passwordless sudo (CI runners); only apt-get needs it.
+can_root() { is_root || { command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; }; }
+as_root() { if is_root; then "$@"; else sudo -n "$@"; fi; }
 have() { command -v "$1" >/dev/null 2>&1; }
 sbin_have() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
 hash_of() { sha256sum "$1" | cut -d' ' -f1; }
@@ -71,7 +81,7 @@ if [ -z "$MISSING" ] && [ "$REFRESH" = 0 ] && stamp_current; then
 fi
 if [ "$CHECK" = 1 ]; then
   [ -n "$MISSING" ] && echo "$MISSING" | sed 's/^[^:]*:/vm-setup: missing: /' >&2
-  stamp_current || say "missing: VM cache in $VM_DIR is absent or stale (run test/vm/setup.sh)"
+  stamp_current || say "missing: VM cache in $VM_DIR is absent or stale (run: apparmor-monkeys-vm setup)"
   exit 3
 fi
 
@@ -79,21 +89,26 @@ APT_UPDATED=0
 apt_update_once() {
   [ "$APT_UPDATED" = 1 ] && return 0
   say "apt-get update"
-  apt-get update -qq >&2 || die "apt-get update failed"
+  as_root apt-get update -qq >&2 || die "apt-get update failed"
   APT_UPDATED=1
 }
 
 if [ -n "$MISSING" ]; then
   PKGS=$(echo "$MISSING" | cut -d: -f1 | sort -u | tr '\n' ' ')
-  if ! is_root || ! have apt-get; then
+  if ! have apt-get; then
     echo "$MISSING" | sed 's/^[^:]*:/vm-setup: missing: /' >&2
-    say "install as root: apt-get install --no-install-recommends $PKGS"
+    say "this host has no apt-get: the VM needs a Debian or Ubuntu host (x86_64) with: $PKGS"
+    exit 3
+  fi
+  if ! can_root; then
+    echo "$MISSING" | sed 's/^[^:]*:/vm-setup: missing: /' >&2
+    say "install as root (or give this user sudo): apt-get install --no-install-recommends $PKGS"
     exit 3
   fi
   apt_update_once
   say "installing: $PKGS"
   # shellcheck disable=SC2086
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PKGS >&2 \
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $PKGS >&2 \
     || die "apt-get install failed"
   MISSING=$(missing_pkgs)
   [ -z "$MISSING" ] || { echo "$MISSING" | sed 's/^[^:]*:/vm-setup: still missing: /' >&2; exit 1; }
@@ -180,8 +195,8 @@ if [ "$REFRESH" = 0 ] && [ -f "$VM_DIR/stamp" ]; then
 fi
 if [ -z "$KVER" ]; then
   KPKG=$(resolve_kpkg)
-  if [ -z "$KPKG" ] && is_root; then apt_update_once; KPKG=$(resolve_kpkg); fi
-  [ -n "$KPKG" ] || { say "cannot resolve $META with apt-cache (run apt-get update as root)"; exit 3; }
+  if [ -z "$KPKG" ] && can_root; then apt_update_once; KPKG=$(resolve_kpkg); fi
+  [ -n "$KPKG" ] || { say "cannot resolve $META with apt-cache (run apt-get update as root; on a host other than Debian set AAM_VM_KERNEL_PKG to a meta package of a kernel with AppArmor, 9p and virtio modules)"; exit 3; }
   KVER=${KPKG#linux-image-}
   if [ ! -f "$VM_DIR/kernel/$KVER/vmlinuz" ]; then
     dl="$VM_DIR/tmp-dl.$$"
@@ -192,7 +207,7 @@ if [ -z "$KVER" ]; then
     # shellcheck disable=SC2086
     if ! (cd "$dl" && apt-get download -qq $SANDBOX "$KPKG" >&2); then
       # Stale package lists name a kernel the mirror no longer has: refresh once and retry.
-      is_root || die "apt-get download $KPKG failed (stale lists? run apt-get update as root)"
+      can_root || die "apt-get download $KPKG failed (stale lists? run apt-get update as root)"
       apt_update_once
       KPKG=$(resolve_kpkg); KVER=${KPKG#linux-image-}
       say "downloading $KPKG"
