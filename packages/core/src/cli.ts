@@ -5,6 +5,7 @@
  *   apparmor-monkeys status [--pid PID] [--json]
  *   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS…]
  *   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS…]
+ *   apparmor-monkeys vm setup|run …   (delegates to @apparmor-monkeys/vm when it is installed)
  *   apparmor-monkeys --help | --version
  *
  * Conventions: `--help` and `--version` print to stdout and exit 0; usage errors print the
@@ -14,7 +15,8 @@
  *
  * Exit codes: 0 success; 1 usage or unexpected error; 2 AppArmor is not enabled; 3 the
  * profile is not loaded; 4 the transition is not permitted; for `exec` and `audit`, the
- * command's own status (128+N when it died of signal N).
+ * command's own status (128+N when it died of signal N); `vm …` exits as apparmor-monkeys-vm
+ * does, and with 69 when @apparmor-monkeys/vm is not installed.
  */
 import { spawn, type StdioOptions } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -27,12 +29,13 @@ import { withExecProfile } from './confine/exec'
 import { adapterError } from './adapter'
 import { Procfs } from './kernel/procfs'
 
-export const EXIT = { OK: 0, USAGE: 1, DISABLED: 2, NOT_FOUND: 3, NOT_PERMITTED: 4 } as const
+export const EXIT = { OK: 0, USAGE: 1, DISABLED: 2, NOT_FOUND: 3, NOT_PERMITTED: 4, VM_NOT_INSTALLED: 69 } as const
 
 const USAGE = `usage:
   apparmor-monkeys status [--pid PID] [--json]
   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS...]
   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS...]
+  apparmor-monkeys vm setup|run ...
   apparmor-monkeys --help | --version
 `
 
@@ -55,6 +58,9 @@ commands:
               --out FILE  keep the decision log (one JSON line per decision, with argv) in
                           FILE; by default it is written to a private temporary directory
                           and removed
+  vm        The real AppArmor kernel under qemu, for machines without AppArmor: the CLI of
+            @apparmor-monkeys/vm (an optional package: npm install @apparmor-monkeys/vm).
+            "apparmor-monkeys vm --help" shows its commands (setup, run).
 
 options:
   -h, --help      this help (stdout)
@@ -62,7 +68,8 @@ options:
 
 exit status: 0 success; 1 usage or unexpected error; 2 AppArmor is not enabled; 3 the profile
 is not loaded; 4 the transition is not permitted; for exec and audit, COMMAND's own status
-(128+N when it died of signal N).
+(128+N when it died of signal N); vm: as apparmor-monkeys-vm, 69 when @apparmor-monkeys/vm is
+not installed.
 `
 
 /** The package's version (dist/cli.js sits one level below package.json). */
@@ -293,8 +300,39 @@ export async function audit(args: string[], io: Io): Promise<number> {
   return code
 }
 
+const VM_PACKAGE = '@apparmor-monkeys/vm'
+
+/** `vm …`: the CLI of the optional @apparmor-monkeys/vm package, loaded only here. */
+async function vm(args: string[], io: Io): Promise<number> {
+  let mod: { main?: (argv: string[], io: Io) => Promise<number> }
+  try {
+    mod = require(VM_PACKAGE) as typeof mod
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (err as Error).message.includes(`'${VM_PACKAGE}'`)
+    if (!missing) throw err
+    const e = new AppArmorError(
+      ErrorCodes.VM_NOT_INSTALLED,
+      `vm: ${VM_PACKAGE} is not installed; install it next to @apparmor-monkeys/core (npm install --save-dev ${VM_PACKAGE}), then run: npx apparmor-monkeys vm setup`,
+      { operation: 'vm', cause: err },
+    )
+    io.err(`apparmor-monkeys: ${e.message} [${e.code}]\n`)
+    return EXIT.VM_NOT_INSTALLED
+  }
+  if (typeof mod.main !== 'function') throw new Error(`vm: ${VM_PACKAGE} has no main(); install a version that matches @apparmor-monkeys/core`)
+  return mod.main(args, io)
+}
+
 export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
   const [cmd, ...args] = argv
+  // Everything after `vm` is the vm package's, --help included.
+  if (cmd === 'vm') {
+    try {
+      return await vm(args, io)
+    } catch (err) {
+      io.err(`apparmor-monkeys: ${(err as Error).message}\n`)
+      return EXIT.USAGE
+    }
+  }
   const own = split(argv).own
   if (own.includes('-h') || own.includes('--help')) {
     io.out(HELP)

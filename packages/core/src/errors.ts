@@ -55,6 +55,11 @@ export const ErrorCodes = {
    * the `cause`. AppArmor itself was checked first and is not the problem.
    */
   NOT_READY: 'ERR_AA_NOT_READY',
+  /**
+   * `apparmor-monkeys vm …` needs the optional package @apparmor-monkeys/vm (the real-kernel VM),
+   * which is not installed next to core.
+   */
+  VM_NOT_INSTALLED: 'ERR_AA_VM_NOT_INSTALLED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

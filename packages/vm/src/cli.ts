@@ -47,7 +47,8 @@ commands:
               --refresh   resolve the kernel package again
   run       Boot the VM, load the profiles, run COMMAND as root in the guest (the host's files,
             read-only; /tmp is an empty tmpfs), then print its stdout and stderr, and the
-            kernel's AppArmor records of the run on stderr, each line prefixed "audit: ".
+            kernel's AppArmor records (apparmor="DENIED", "ALLOWED", ...) printed while it ran on
+            stderr, each line prefixed "[vm] ".
               --profile FILE   load FILE in enforce mode (repeatable)
               --complain FILE  load FILE in complain mode (repeatable)
               --share DIR      mount host DIR read-only at its own path (repeatable; the
@@ -169,12 +170,12 @@ async function run(args: string[], io: Io): Promise<number> {
   const code = step.timedOut ? EXIT.TIMED_OUT : step.status ?? 128 + (SIGNALS[step.signal ?? ''] ?? 0)
   if (values.json) {
     const { status, signal, timedOut, stdout, stderr, durationMs } = step
-    io.out(JSON.stringify({ status, signal, timedOut, stdout, stderr, durationMs, audit: r.audit, bootMs: r.bootMs, totalMs: r.totalMs, profilesLoaded: r.profilesLoaded, ...(r.outDir ? { outDir: r.outDir } : {}) }) + '\n')
+    io.out(JSON.stringify({ status, signal, timedOut, stdout, stderr, durationMs, audit: step.audit, bootMs: r.bootMs, totalMs: r.totalMs, profilesLoaded: r.profilesLoaded, ...(r.outDir ? { outDir: r.outDir } : {}) }) + '\n')
     return code
   }
   io.out(step.stdout)
   io.err(step.stderr)
-  for (const line of r.audit) io.err(`audit: ${line}\n`)
+  for (const line of step.audit) io.err(`[vm] ${line}\n`)
   if (step.timedOut) io.err(`apparmor-monkeys-vm: ${positionals[0]} timed out after ${timeoutSec ?? 120} s (killed)\n`)
   return code
 }
