@@ -1,5 +1,5 @@
 // BullMQ throughput with @apparmor-monkeys/bullmq confined vs a plain BullMQ Worker, side by
-// side and interleaved, on a real AppArmor kernel (the qemu VM of test/vm; this host has no
+// side and interleaved, on a real AppArmor kernel (the qemu VM of @apparmor-monkeys/vm; this host has no
 // AppArmor). The workload is examples/bullmq-worker's processor (render a receipt from a
 // template: a file read, a SHA-256, string work), run in-process and sandboxed, under the
 // example's own profiles (bullmq-worker, bullmq-processor), concurrency 4, against a real

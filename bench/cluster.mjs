@@ -1,5 +1,5 @@
 // Benchmark: bringing up a cluster worker with exec-time confinement (onWorkerFork) vs a plain
-// cluster.fork(), measured where AppArmor exists: inside the real-AppArmor VM (test/vm, qemu
+// cluster.fork(), measured where AppArmor exists: inside the real-AppArmor VM (@apparmor-monkeys/vm, qemu
 // TCG, two vCPUs) with the example's web-worker profile.
 //
 // The workers run node:http servers. One measurement = cluster.fork() until the worker's

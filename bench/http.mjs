@@ -1,6 +1,6 @@
 // Benchmark: HTTP hello-world requests per second of a Fastify 5 server confined by
 // @apparmor-monkeys/fastify vs the same server without the adapter, measured where AppArmor
-// exists: inside the real-AppArmor VM (test/vm, qemu TCG), with autocannon over loopback.
+// exists: inside the real-AppArmor VM (@apparmor-monkeys/vm, qemu TCG), with autocannon over loopback.
 //
 //   plain    `node http-server.js plain PORT`: Fastify, no adapter, unconfined.
 //   adapter  `aa-exec -p aam-web-boot -- node http-server.js adapter PORT`: the same server

@@ -26,7 +26,7 @@ import * as path from 'node:path'
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 
 const ROOT = path.resolve(__dirname, '..', '..')
-const PACKAGES = ['core', 'fastify', 'express', 'cluster', 'bullmq'] as const
+const PACKAGES = ['core', 'fastify', 'express', 'cluster', 'bullmq', 'vm'] as const
 const READMES = ['README.md', ...PACKAGES.map((p) => `packages/${p}/README.md`)]
 const REQUIRE = process.env['AAM_REQUIRE_VM'] === '1'
 const AAM_URL = 'https://github.com/apparmor-monkeys/apparmor-monkeys'
@@ -40,7 +40,7 @@ type App = 'cjs' | 'esm' | 'esm-legacy' | 'ts'
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) {
-    if (k === 'NODE_OPTIONS' || k.startsWith('APPARMOR_MONKEYS_') || k.startsWith('TAP') || k.startsWith('npm_')) continue
+    if (k === 'NODE_OPTIONS' || k.startsWith('APPARMOR_MONKEYS_') || k.startsWith('AAM_VM_') || k.startsWith('TAP') || k.startsWith('npm_')) continue
     env[k] = v
   }
   return { ...env, ...extra }
@@ -160,9 +160,16 @@ t.test('pack: each tarball is complete on its own', { skip: !reachable }, async 
       t.equal(pkg['homepage'], `${AAM_URL}/tree/main/packages/${p}#readme`)
       t.same(pkg['bugs'], { url: `${AAM_URL}/issues` })
       t.ok(Array.isArray(pkg['keywords']) && pkg['keywords'].includes('apparmor'), 'keywords')
-      if (p !== 'core') {
+      if (p === 'vm') {
+        t.notOk(pkg['peerDependencies']?.['@apparmor-monkeys/core'] ?? pkg['dependencies']?.['@apparmor-monkeys/core'], 'the vm package does not need core')
+        t.same(pkg['bin'], { 'apparmor-monkeys-vm': './dist/cli.js' })
+        for (const f of ['init', 'stage2.sh', 'setup.sh', 'guest.cjs']) t.ok(fs.existsSync(path.join(dir, 'guest', f)), `guest/${f} is in the tarball`)
+      } else if (p !== 'core') {
         t.equal(pkg['peerDependencies']['@apparmor-monkeys/core'], '>=0.1.0 <1.0.0', 'a peer range a core 0.2.0 still satisfies')
         t.notOk(pkg['dependencies']?.['@apparmor-monkeys/core'], 'core is a peer, not a dependency')
+      } else {
+        t.equal(pkg['peerDependencies']?.['@apparmor-monkeys/vm'], '>=0.1.0 <1.0.0', 'core: the vm package is a peer…')
+        t.same(pkg['peerDependenciesMeta']?.['@apparmor-monkeys/vm'], { optional: true }, '…and optional')
       }
       t.ok(fs.readFileSync(path.join(dir, 'README.md'), 'utf8').includes(`npm install @apparmor-monkeys/${p}`), 'the README has the install line')
       t.match(fs.readFileSync(path.join(dir, 'README.md'), 'utf8'), /\n\| @apparmor-monkeys\/\w+ \| .*Node\.js/, 'and a compatibility table')
@@ -289,6 +296,7 @@ import { Worker } from 'bullmq'
 import { startConfinedWorker } from '@apparmor-monkeys/bullmq'
 import { addConfineRule, confine, ErrorCodes, isAppArmorError, type ConfineReport } from '@apparmor-monkeys/core'
 import { adapterError, readOptions } from '@apparmor-monkeys/core/adapter'
+import { isVmError, runVm, setupVm, VmErrorCodes, type VmRunResult } from '@apparmor-monkeys/vm'
 
 export async function typesOnly(): Promise<void> {
   const app = Fastify()
@@ -304,7 +312,10 @@ export async function typesOnly(): Promise<void> {
   const err: unknown = null
   if (isAppArmorError(err, ErrorCodes.NOT_READY)) console.log(err.operation, err.profile, err.errno)
   const o = readOptions('@x/y', {}, { known: ['profile'] })
-  void [state, port, handle, started.confinement.report, report.threads, remove, o.values, adapterError]
+  const vm: VmRunResult = await runVm({ profiles: ['a.aa', { path: 'b.aa', mode: 'complain' }], overlays: ['/srv'], steps: [{ name: 's', argv: ['true'], uid: 1000, background: true }] })
+  const audit: string[] = vm.steps[0]?.audit ?? vm.audit
+  if (isVmError(err, VmErrorCodes.NOT_READY)) console.log(err.code, (await setupVm({ check: true })).ready)
+  void [state, port, handle, started.confinement.report, report.threads, remove, o.values, adapterError, audit]
 }
 `,
   )
@@ -333,7 +344,8 @@ t.test('every README snippet runs as written, up to the coded error where AppArm
     for (const dir of targets) {
       const file = s.app === 'ts' ? path.join('dist', s.file.replace(/\.mts$/, '.mjs').replace(/\.cts$/, '.cjs')) : s.file
       if (s.app !== 'ts') fs.writeFileSync(path.join(dir, s.file), s.code)
-      const r = run(process.execPath, [file], { cwd: dir, timeout: 60_000 })
+      // No VM cache for the snippets (they run up to ERR_AA_VM_NOT_READY): an empty XDG cache.
+      const r = run(process.execPath, [file], { cwd: dir, timeout: 60_000, env: cleanEnv({ XDG_CACHE_HOME: path.join(tmp, 'xdg-empty') }) })
       const name = `${s.readme}:${s.line} (${path.basename(dir)}/${s.file})`
       if (s.expect === 'ok') {
         t.equal(r.status, 0, `${name} runs: ${show(r)}`)
@@ -373,4 +385,25 @@ t.test('the CLI from the tarball: --version and --help on stdout, audit --json o
     t.equal(status.status, 2)
     t.match(status.stdout, /NOT enabled[\s\S]*what to do:/)
   }
+})
+
+t.test('the vm CLI from the tarball: the bin resolves, setup --check answers like the workspace copy, core delegates', { skip: !reachable }, async (t) => {
+  const dir = apps.get('cjs') as string
+  const bin = path.join(dir, 'node_modules', '.bin', 'apparmor-monkeys-vm')
+  const pkg = JSON.parse(fs.readFileSync(path.join(unpacked.get('vm') as string, 'package.json'), 'utf8')) as { version: string }
+  const version = run(bin, ['--version'], { cwd: dir })
+  t.equal(version.status, 0, show(version))
+  t.equal(version.stdout, `${pkg.version}\n`)
+  const empty = path.join(tmp, 'vm-empty')
+  const missing = run(bin, ['setup', '--check'], { cwd: dir, env: cleanEnv({ AAM_VM_DIR: empty }) })
+  t.equal(missing.status, 3, show(missing))
+  t.match(missing.stderr, /missing: VM cache in .*vm-empty is absent or stale/)
+  // The project's cache: the installed package computes the same stamp as the workspace's copy.
+  const cache = path.join(ROOT, '.cache', 'vm')
+  const installed = run(bin, ['setup', '--check'], { cwd: dir, env: cleanEnv({ AAM_VM_DIR: cache }) })
+  const workspace = run(process.execPath, [path.join(ROOT, 'packages', 'vm', 'dist', 'cli.js'), 'setup', '--check'], { env: cleanEnv({ AAM_VM_DIR: cache }) })
+  t.ok(installed.status === 0 || installed.status === 3, show(installed))
+  t.equal(installed.status, workspace.status, `same answer for ${cache}: ${installed.stderr}`)
+  const core = run(path.join(dir, 'node_modules', '.bin', 'apparmor-monkeys'), ['vm', '--version'], { cwd: dir })
+  t.equal(core.stdout, `${pkg.version}\n`, `apparmor-monkeys vm delegates to the installed package: ${show(core)}`)
 })

@@ -1,7 +1,9 @@
 /// <reference types="tap" />
 /**
- * Turns the TAP output of a guest `node --test-reporter=tap <file>` step into host tap
- * assertions: one per guest test point, plus checks that the guest run itself was sound.
+ * Turns the TAP output of a guest `node --test-reporter=tap <file>` step (a runVm step of
+ * @apparmor-monkeys/vm) into host node-tap assertions: one per guest test point, plus checks
+ * that the guest run itself was sound. A test helper of this repository, not part of the vm
+ * package (which does not depend on node-tap): the VM itself lives in packages/vm.
  */
 import { Parser } from 'tap-parser'
 import type { FinalResults, Result } from 'tap-parser'
