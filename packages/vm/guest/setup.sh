@@ -21,7 +21,10 @@ if [ -f "$REPO/pnpm-workspace.yaml" ] && [ "$REPO/packages/vm/guest" = "$HERE" ]
 else
   VM_DIR=${AAM_VM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/apparmor-monkeys/vm}
 fi
-META=${AAM_VM_KERNEL_PKG:-linux-image-amd64}
+# Debian's meta package; Ubuntu has no linux-image-amd64 (its -virtual kernel, untested here).
+DEFAULT_META=linux-image-amd64
+grep -qs '^ID=ubuntu' /etc/os-release && DEFAULT_META=linux-image-virtual
+META=${AAM_VM_KERNEL_PKG:-$DEFAULT_META}
 INIT="$HERE/init"
 SELF="$HERE/setup.sh"
 FEATURES=/usr/share/apparmor-features/features
@@ -124,13 +127,16 @@ resolve_kpkg() {
   apt-cache depends "$META" 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }'
 }
 
-# Unpacks $1 (a .deb) and keeps vmlinuz, its config and the needed modules (dependency order
-# in mods/order) under $VM_DIR/kernel/$2.
+# Unpacks the .debs $2… of kernel $1 and keeps vmlinuz, its config and the needed modules
+# (dependency order in mods/order) under $VM_DIR/kernel/$1.
 extract_kernel() {
-  deb=$1 kv=$2
+  kv=$1; shift
   x="$VM_DIR/tmp-x.$$"
   rm -rf "$x" && mkdir -p "$x"
-  dpkg-deb -x "$deb" "$x" || die "dpkg-deb -x $deb failed"
+  for deb in "$@"; do
+    dpkg-deb -x "$deb" "$x" || die "dpkg-deb -x $deb failed"
+  done
+  deb="$*"
   vmlinuz=$(find "$x" -path "*/boot/vmlinuz-$kv" | head -n 1)
   config=$(find "$x" -path "*/boot/config-$kv" | head -n 1)
   moddir=$(find "$x" -type d -path "*/modules/$kv" | head -n 1)
@@ -214,9 +220,17 @@ if [ -z "$KVER" ]; then
       # shellcheck disable=SC2086
       (cd "$dl" && apt-get download -qq $SANDBOX "$KPKG" >&2) || die "apt-get download $KPKG failed"
     fi
-    deb=$(ls "$dl"/*.deb | head -n 1)
-    say "unpacking $(basename "$deb")"
-    extract_kernel "$deb" "$KVER"
+    # Ubuntu's image package holds only vmlinuz: the modules and config are in linux-modules-*.
+    if ! dpkg-deb -c "$(ls "$dl"/*.deb | head -n 1)" 2>/dev/null | grep -q "/lib/modules/$KVER/"; then
+      for extra in "linux-modules-$KVER" "linux-modules-extra-$KVER"; do
+        apt-cache show "$extra" >/dev/null 2>&1 || continue
+        say "downloading $extra"
+        # shellcheck disable=SC2086
+        (cd "$dl" && apt-get download -qq $SANDBOX "$extra" >&2) || die "apt-get download $extra failed"
+      done
+    fi
+    say "unpacking $(cd "$dl" && ls *.deb | tr '\n' ' ')"
+    extract_kernel "$KVER" "$dl"/*.deb
     rm -rf "$dl"
   fi
 fi
