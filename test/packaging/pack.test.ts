@@ -312,7 +312,8 @@ export async function typesOnly(): Promise<void> {
   const err: unknown = null
   if (isAppArmorError(err, ErrorCodes.NOT_READY)) console.log(err.operation, err.profile, err.errno)
   const o = readOptions('@x/y', {}, { known: ['profile'] })
-  const vm: VmRunResult = await runVm({ profiles: ['a.aa', { path: 'b.aa', mode: 'complain' }], overlays: ['/srv'], steps: [{ name: 's', argv: ['true'], uid: 1000, background: true }] })
+  const boot = runVm
+  const vm: VmRunResult = await boot({ profiles: ['a.aa', { path: 'b.aa', mode: 'complain' }], overlays: ['/srv'], steps: [{ name: 's', argv: ['true'], uid: 1000, background: true }] })
   const audit: string[] = vm.steps[0]?.audit ?? vm.audit
   if (isVmError(err, VmErrorCodes.NOT_READY)) console.log(err.code, (await setupVm({ check: true })).ready)
   void [state, port, handle, started.confinement.report, report.threads, remove, o.values, adapterError, audit]
@@ -398,8 +399,8 @@ t.test('the vm CLI from the tarball: the bin resolves, setup --check answers lik
   const missing = run(bin, ['setup', '--check'], { cwd: dir, env: cleanEnv({ AAM_VM_DIR: empty }) })
   t.equal(missing.status, 3, show(missing))
   t.match(missing.stderr, /missing: VM cache in .*vm-empty is absent or stale/)
-  // The project's cache: the installed package computes the same stamp as the workspace's copy.
-  const cache = path.join(ROOT, '.cache', 'vm')
+  // The project's cache (or $AAM_VM_DIR): the installed package computes the same stamp as the workspace's copy.
+  const cache = process.env['AAM_VM_DIR'] || path.join(ROOT, '.cache', 'vm')
   const installed = run(bin, ['setup', '--check'], { cwd: dir, env: cleanEnv({ AAM_VM_DIR: cache }) })
   const workspace = run(process.execPath, [path.join(ROOT, 'packages', 'vm', 'dist', 'cli.js'), 'setup', '--check'], { env: cleanEnv({ AAM_VM_DIR: cache }) })
   t.ok(installed.status === 0 || installed.status === 3, show(installed))

@@ -220,7 +220,10 @@ interface Mount {
 function planMounts(o: ResolvedOptions, base: string, outDir: string): Mount[] {
   const mounts: Mount[] = []
   const covered = [base]
-  const shares = [...new Set([process.cwd(), ...o.shares].map((d) => (fs.existsSync(d) ? fs.realpathSync(d) : d)))].sort((a, b) => a.length - b.length)
+  // The calling directory is visible through the host root unless it lies under a guest tmpfs;
+  // it is shared either way (never `/` itself, which is the host root).
+  const cwd = process.cwd() === '/' ? [] : [process.cwd()]
+  const shares = [...new Set([...cwd, ...o.shares].map((d) => (fs.existsSync(d) ? fs.realpathSync(d) : d)))].sort((a, b) => a.length - b.length)
   for (const dir of shares) {
     if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
       throw new VmError(VmErrorCodes.OPTIONS, `runVm: a share must be an existing directory: ${dir}`, { operation: 'runVm' })
