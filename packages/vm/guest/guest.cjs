@@ -192,10 +192,13 @@ function start(step, manifest) {
       // already gone
     }
   }
-  const timer = setTimeout(() => {
-    timedOut = true
-    kill('SIGKILL')
-  }, step.timeoutSec * 1000)
+  const timer =
+    step.timeoutSec === null
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true
+          kill('SIGKILL')
+        }, step.timeoutSec * 1000)
   const done = new Promise((resolve) => {
     let settled = false
     const finish = (status, signal) => {

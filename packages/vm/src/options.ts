@@ -17,7 +17,10 @@ export interface VmStep {
   env?: Record<string, string>
   /** Absolute guest path; default: the directory runVm was called from (shared at its own path). */
   cwd?: string
-  /** SIGKILL after this many seconds (default 120, `AAM_VM_STEP_TIMEOUT_SEC`). */
+  /**
+   * SIGKILL after this many seconds (default 120, `AAM_VM_STEP_TIMEOUT_SEC`; a background step
+   * has no limit of its own by default: the end of the run stops it).
+   */
   timeoutSec?: number
   /** Run as this user id (default 0, root). */
   uid?: number
@@ -77,7 +80,8 @@ export function defaults(env: NodeJS.ProcessEnv = process.env) {
 export interface ResolvedStep {
   name: string
   argv: string[]
-  timeoutSec: number
+  /** null: no limit of its own (a background step by default). */
+  timeoutSec: number | null
   env?: Record<string, string>
   cwd: string
   uid?: number
@@ -125,8 +129,8 @@ export function resolveOptions(opts: VmRunOptions, cwd: string = process.cwd()):
     if (!Array.isArray(s.argv) || s.argv.length === 0 || !s.argv.every((a) => typeof a === 'string')) {
       fail(`steps[${i}].argv must be a non-empty string array`)
     }
-    const timeoutSec = s.timeoutSec ?? d.stepTimeoutSec
-    if (typeof timeoutSec !== 'number' || !(timeoutSec > 0)) fail(`steps[${i}].timeoutSec must be positive`)
+    const timeoutSec = s.timeoutSec ?? (s.background === true ? null : d.stepTimeoutSec)
+    if (timeoutSec !== null && (typeof timeoutSec !== 'number' || !(timeoutSec > 0))) fail(`steps[${i}].timeoutSec must be positive`)
     if (s.cwd !== undefined && (typeof s.cwd !== 'string' || !path.isAbsolute(s.cwd))) fail(`steps[${i}].cwd must be absolute`)
     if (s.env !== undefined && (typeof s.env !== 'object' || s.env === null || !Object.values(s.env).every((v) => typeof v === 'string'))) {
       fail(`steps[${i}].env must map names to strings`)
@@ -149,7 +153,7 @@ export function resolveOptions(opts: VmRunOptions, cwd: string = process.cwd()):
   const smp = opts.smp ?? d.smp
   if (!Number.isInteger(memMiB) || memMiB < 256) fail('memMiB must be an integer >= 256')
   if (!Number.isInteger(smp) || smp < 1) fail('smp must be a positive integer')
-  const stepBudgetMs = steps.reduce((sum, s) => sum + (s.background ? 0 : s.timeoutSec * 1000), 0)
+  const stepBudgetMs = steps.reduce((sum, s) => sum + (s.background || s.timeoutSec === null ? 0 : s.timeoutSec * 1000), 0)
   const timeoutMs = opts.timeoutMs ?? d.timeoutMs ?? d.bootAllowanceMs + stepBudgetMs
   if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) fail('timeoutMs must be positive')
   const profiles = (opts.profiles ?? []).map((p, i) => {

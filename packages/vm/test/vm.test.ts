@@ -32,6 +32,7 @@ t.test('invalid options are rejected with ERR_AA_VM_OPTIONS before anything runs
     { steps: [{ name: 'x', argv: ['true'], cwd: 'relative' }] },
     { steps: [], smp: 0 },
     { steps: [{ name: 'x', argv: ['true'], uid: -1 }] },
+    { steps: [{ name: 'x', argv: ['true'], background: true, timeoutSec: 0 }] },
     { steps: [{ name: 'x', argv: ['true'], env: { A: 1 } }] },
     { steps: [], profiles: [{ path: '/x.aa', mode: 'learn' }] },
     { steps: [], shares: ['/tmp/a b'] },
