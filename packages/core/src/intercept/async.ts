@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net'
-import type { EmulationResult } from '../emulate/types'
+import type { EmulationResult } from '@apparmor-monkeys/emulator'
 import { type SpawnCall, stdoutIsTTY } from './call'
 import { UV_EACCES, emulatedPid, endsProcess, signalName, writeToFd } from './emulated'
 import type { Engine } from './engine'

@@ -1,6 +1,6 @@
 import * as path from 'node:path'
 import * as tty from 'node:tty'
-import type { ChildContext, EmulationRequest } from '../emulate/types'
+import type { ChildContext, EmulationRequest } from '@apparmor-monkeys/emulator'
 
 /**
  * One request to start a process: the normalized `file` and argv (argv[0] first) that Node

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { ChildContext, EmulationResult } from '../emulate/types'
+import type { ChildContext, EmulationResult } from '@apparmor-monkeys/emulator'
 import type { CommandRule, Decision, ResolvedInterceptOptions } from '../options'
 import { type CallShape, type SpawnCall, commandLine, contextOf, emulationRequest, envValue } from './call'
 import { SHELL_BUILTINS, commandWords } from './programs'

@@ -1,6 +1,6 @@
 import * as util from 'node:util'
 import { constants } from 'node:os'
-import type { EmulationResult } from '../emulate/types'
+import type { EmulationResult } from '@apparmor-monkeys/emulator'
 import { type EnvObject, type SpawnCall, stdoutIsTTY } from './call'
 import type { Engine } from './engine'
 import type { Verdict } from './policy'

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { EmulationResult } from '../emulate/types'
+import type { EmulationResult } from '@apparmor-monkeys/emulator'
 import { type SpawnCall, stdoutIsTTY } from './call'
 import { UV_EACCES, UV_ENOBUFS, emulatedPid, writeToFd } from './emulated'
 import type { Engine } from './engine'

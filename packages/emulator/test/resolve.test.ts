@@ -1,7 +1,7 @@
 import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { clearResolveCache, isSystemBinary, lookupCommand, lookupInPath } from '../../src/emulate/resolve'
+import { clearResolveCache, isSystemBinary, lookupCommand, lookupInPath } from '../src/resolve'
 
 const uid = process.getuid!()
 const gid = process.getgid!()

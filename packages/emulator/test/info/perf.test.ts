@@ -29,7 +29,7 @@ const CASES: readonly (readonly string[])[] = [
   ['ldconfig', '-p'],
 ]
 
-const DIST = path.join(__dirname, '../../../dist/emulate/commands/info/index.js')
+const DIST = path.join(__dirname, '../../dist/commands/info/index.js')
 
 t.test('µs per call (built code)', { skip: !fs.existsSync(DIST) && 'build dist first' }, async (t) => {
   const r = spawnSync(process.execPath, [path.join(__dirname, 'fixtures', 'bench.js'), JSON.stringify(CASES), '500'], { encoding: 'utf8' })

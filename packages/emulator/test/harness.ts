@@ -5,10 +5,10 @@
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { ChildContext, EmulationResult } from '../../src/emulate/types'
-import { emulate } from '../../src/emulate/index'
-import { commandRegistry } from '../../src/emulate/commands/index'
-import { lookupInPath } from '../../src/emulate/resolve'
+import type { ChildContext, EmulationResult } from '../src/types'
+import { emulate } from '../src/index'
+import { commandRegistry } from '../src/commands/index'
+import { lookupInPath } from '../src/resolve'
 
 export interface Real {
   readonly stdout: Buffer

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { dpkgBuild, systemBinary } from '../../../src/emulate/commands/info/binaries'
-import { UNAME_VERIFIED_BUILDS } from '../../../src/emulate/commands/info/uname'
-import { liveSystemView } from '../../../src/emulate/commands/info/view'
+import { dpkgBuild, systemBinary } from '../../src/commands/info/binaries'
+import { UNAME_VERIFIED_BUILDS } from '../../src/commands/info/uname'
+import { liveSystemView } from '../../src/commands/info/view'
 import { prng } from '../harness'
 import { check, env, report, tally, type Expect } from './helpers'
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { ChildContext } from '../../src/emulate/types'
+import type { ChildContext } from '../src/types'
 import { difference, makeTree, runEmulated, runReal } from './harness'
 
 /**

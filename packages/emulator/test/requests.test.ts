@@ -1,8 +1,8 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import type { ChildContext } from '../../src/emulate/types'
-import { emulate } from '../../src/emulate/index'
-import { emulationRequest, shapeOf, stdoutIsTTY } from '../../src/intercept/call'
+import type { ChildContext } from '../src/types'
+import { emulate } from '../src/index'
+import { emulationRequest, shapeOf, stdoutIsTTY } from '../../core/src/intercept/call'
 
 // What the interception passes with a request: argv[0] of a direct exec (messages start with
 // it) and whether the child's stdout is a terminal (lsb_release prints a line on a TTY).

@@ -1,9 +1,9 @@
 import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { ChildContext } from '../../src/emulate/types'
-import { emulate } from '../../src/emulate/index'
-import { cleanEnv, node } from '../intercept/helpers'
+import type { ChildContext } from '../src/types'
+import { emulate } from '../src/index'
+import { cleanEnv, node } from '../../core/test/intercept/helpers'
 import { runReal } from './harness'
 
 // The loader guard sits in the dispatcher: every path (shell lines, text tools, direct execs)

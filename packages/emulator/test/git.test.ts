@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { ChildContext } from '../../src/emulate/types'
-import { emulate } from '../../src/emulate/index'
+import type { ChildContext } from '../src/types'
+import { emulate } from '../src/index'
 import { difference } from './harness'
 
 /**

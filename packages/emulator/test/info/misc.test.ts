@@ -2,12 +2,12 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { dpkgBuild, systemBinary } from '../../../src/emulate/commands/info/binaries'
-import { HOSTNAME_VERIFIED_BUILDS } from '../../../src/emulate/commands/info/hostname'
-import { LSB_RELEASE_VERIFIED_BUILDS } from '../../../src/emulate/commands/info/lsb-release'
-import { LSCPU_VERIFIED_BUILDS } from '../../../src/emulate/commands/info/lscpu'
-import { NPROC_VERIFIED_BUILDS } from '../../../src/emulate/commands/info/nproc'
-import { liveSystemView } from '../../../src/emulate/commands/info/view'
+import { dpkgBuild, systemBinary } from '../../src/commands/info/binaries'
+import { HOSTNAME_VERIFIED_BUILDS } from '../../src/commands/info/hostname'
+import { LSB_RELEASE_VERIFIED_BUILDS } from '../../src/commands/info/lsb-release'
+import { LSCPU_VERIFIED_BUILDS } from '../../src/commands/info/lscpu'
+import { NPROC_VERIFIED_BUILDS } from '../../src/commands/info/nproc'
+import { liveSystemView } from '../../src/commands/info/view'
 import { command, check, ctxFor, env, isRoot, report, tally, type Expect } from './helpers'
 
 const view = liveSystemView()
@@ -81,7 +81,7 @@ t.test('lscpu -p, ldconfig -p, nproc', async (t) => {
 })
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'compare.js')
-const DIST = path.join(__dirname, '../../../dist/emulate/commands/info/index.js')
+const DIST = path.join(__dirname, '../../dist/commands/info/index.js')
 
 interface FixtureResult {
   argv: string[]

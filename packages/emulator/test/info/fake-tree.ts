@@ -2,7 +2,7 @@
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { createSystemView, type ProcessFacts, type SystemView } from '../../../src/emulate/commands/info/view'
+import { createSystemView, type ProcessFacts, type SystemView } from '../../src/commands/info/view'
 
 export type Entry = string | Buffer | { readonly link: string } | { readonly dir: true } | { readonly data: string | Buffer; readonly mode: number }
 

@@ -2,9 +2,9 @@ import t from 'tap'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { dpkgBuild, systemBinary } from '../../../src/emulate/commands/info/binaries'
-import { liveSystemView } from '../../../src/emulate/commands/info/view'
-import { WHICH_VERIFIED_BUILDS } from '../../../src/emulate/commands/info/which'
+import { dpkgBuild, systemBinary } from '../../src/commands/info/binaries'
+import { liveSystemView } from '../../src/commands/info/view'
+import { WHICH_VERIFIED_BUILDS } from '../../src/commands/info/which'
 import { check, env, isRoot, report, tally, type Expect } from './helpers'
 
 const view = liveSystemView()

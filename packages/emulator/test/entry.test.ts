@@ -2,9 +2,9 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { ChildContext } from '../../src/emulate/types'
-import { emulate } from '../../src/emulate/index'
-import { childEnvironment } from '../../src/emulate/shell/env'
+import type { ChildContext } from '../src/types'
+import { emulate } from '../src/index'
+import { childEnvironment } from '../src/shell/env'
 
 const dir = t.testdir({ 'f.txt': 'b\na\n' })
 const ctx: ChildContext = {

@@ -7,9 +7,9 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Test } from 'tap'
-import { createInfoCommands, createSystemView, liveSystemView } from '../../../src/emulate/commands/info/index'
-import type { SystemView } from '../../../src/emulate/commands/info/view'
-import type { ChildContext, EmulatedCommand, EmulationResult } from '../../../src/emulate/types'
+import { createInfoCommands, createSystemView, liveSystemView } from '../../src/commands/info/index'
+import type { SystemView } from '../../src/commands/info/view'
+import type { ChildContext, EmulatedCommand, EmulationResult } from '../../src/types'
 
 export const BARE_ENV: Readonly<Record<string, string>> = { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', HOME: '/root' }
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { ChildContext } from '../../src/emulate/types'
+import type { ChildContext } from '../src/types'
 import { answered, difference, presentOnPath, runEmulated, runReal } from './harness'
 
 /**

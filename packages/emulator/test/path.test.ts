@@ -1,9 +1,9 @@
-// emulate/path.ts: names resolved like the kernel's path walk (through symlinks, component by
+// src/path.ts: names resolved like the kernel's path walk (through symlinks, component by
 // component), each case checked against what open(2) itself does on this machine.
 import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { walkPath } from '../../src/emulate/path'
+import { walkPath } from '../src/path'
 import { makeTree } from './harness'
 
 const root = makeTree(
