@@ -53,7 +53,24 @@ const UNCLEAR: Lookup = { kind: 'unclear' }
 
 type Probe = 'absent' | 'runnable' | 'other'
 
-function probe(p: string, uid: number, gid: number): { state: Probe; st: fs.Stats | undefined } {
+/**
+ * Whose exec permission counts: the child's ids as exec would check them. `groups` are its
+ * supplementary groups; absent, they are this process's when the ids are this process's
+ * (spawn without uid/gid keeps them), else unknown.
+ */
+export interface Credentials {
+  readonly uid: number
+  readonly gid: number
+  readonly groups?: readonly number[] | undefined
+}
+
+function groupsOf(creds: Credentials): readonly number[] | undefined {
+  if (creds.groups !== undefined) return creds.groups
+  if (process.getuid !== undefined && creds.uid === process.getuid() && creds.gid === process.getgid!()) return process.getgroups!()
+  return undefined
+}
+
+function probe(p: string, creds: Credentials): { state: Probe; st: fs.Stats | undefined } {
   let st: fs.Stats | undefined
   try {
     st = fs.statSync(p, { throwIfNoEntry: false })
@@ -63,17 +80,25 @@ function probe(p: string, uid: number, gid: number): { state: Probe; st: fs.Stat
   }
   if (st === undefined) return { state: 'absent', st }
   if (!st.isFile()) return { state: 'other', st }
-  return { state: isExecutable(st, uid, gid) ? 'runnable' : 'other', st }
+  return { state: canExecute(st, creds) === true ? 'runnable' : 'other', st }
 }
 
-/** Exec permission as the kernel grants it (supplementary groups unknown: be strict). */
-function isExecutable(st: fs.Stats, uid: number, gid: number): boolean {
+/**
+ * Exec permission on a regular file as the kernel grants it (generic_permission, no ACLs):
+ * root needs one x bit; the owner gets the owner bits; a member of the file's group (primary
+ * or supplementary) the group bits; everybody else the other bits. `undefined` when the
+ * answer depends on supplementary groups that are not known.
+ */
+export function canExecute(st: { readonly mode: number; readonly uid: number; readonly gid: number }, creds: Credentials): boolean | undefined {
   const m = st.mode
-  if (uid === 0) return (m & 0o111) !== 0
-  if ((m & 0o111) === 0o111) return true
-  if (st.uid === uid) return (m & 0o100) !== 0
-  if (st.gid === gid) return (m & 0o010) !== 0
-  return false
+  if (creds.uid === 0) return (m & 0o111) !== 0
+  if (st.uid === creds.uid) return (m & 0o100) !== 0
+  const groupBit = (m & 0o010) !== 0
+  const otherBit = (m & 0o001) !== 0
+  if (st.gid === creds.gid) return groupBit
+  const groups = groupsOf(creds)
+  if (groups === undefined) return groupBit === otherBit ? otherBit : undefined
+  return groups.includes(st.gid) ? groupBit : otherBit
 }
 
 function remember(key: string, e: Entry): void {
@@ -96,7 +121,7 @@ function realpathOf(p: string): string | null {
  * Searches `name` (no slash) along `searchPath` like execvp. Relative PATH entries (and empty
  * ones, meaning the current directory) are taken relative to `cwd`.
  */
-export function lookupInPath(name: string, searchPath: string, cwd: string, uid: number, gid: number): Lookup {
+export function lookupInPath(name: string, searchPath: string, cwd: string, creds: Credentials): Lookup {
   const relative = searchPath === '' || /(^|:)(?!\/)/.test(searchPath)
   const key = relative ? `${searchPath}\0${name}\0${cwd}` : `${searchPath}\0${name}`
   let e = cache.get(key)
@@ -115,13 +140,13 @@ export function lookupInPath(name: string, searchPath: string, cwd: string, uid:
   const start = e.hit >= 0 ? e.hit : 0
   // Revalidate the absence of everything before the cached hit.
   for (let i = 0; i < start; i++) {
-    if (probe(c[i]!, uid, gid).state !== 'absent') {
+    if (probe(c[i]!, creds).state !== 'absent') {
       e.hit = -1
-      return lookupInPath(name, searchPath, cwd, uid, gid)
+      return lookupInPath(name, searchPath, cwd, creds)
     }
   }
   for (let i = start; i < c.length; i++) {
-    const { state, st } = probe(c[i]!, uid, gid)
+    const { state, st } = probe(c[i]!, creds)
     if (state === 'absent') continue
     if (state === 'other') return UNCLEAR
     if (e.hit === i && st!.dev === e.dev && st!.ino === e.ino) {
@@ -147,9 +172,9 @@ interface FileEntry {
 const fileCache = new Map<string, FileEntry>()
 
 /** A path with a slash (relative to `cwd`): what runs if it is executed. */
-export function lookupFile(file: string, cwd: string, uid: number, gid: number): Lookup {
+export function lookupFile(file: string, cwd: string, creds: Credentials): Lookup {
   const abs = path.resolve(cwd, file)
-  const { state, st } = probe(abs, uid, gid)
+  const { state, st } = probe(abs, creds)
   if (state === 'absent') return MISSING
   if (state === 'other') return UNCLEAR
   const cached = fileCache.get(abs)
@@ -167,8 +192,35 @@ export function lookupFile(file: string, cwd: string, uid: number, gid: number):
 }
 
 /** execvp's view of `file`: a path when it has a slash, else a PATH search. */
-export function lookupCommand(file: string, searchPath: string, cwd: string, uid: number, gid: number): Lookup {
-  return file.includes('/') ? lookupFile(file, cwd, uid, gid) : lookupInPath(file, searchPath, cwd, uid, gid)
+export function lookupCommand(file: string, searchPath: string, cwd: string, creds: Credentials): Lookup {
+  return file.includes('/') ? lookupFile(file, cwd, creds) : lookupInPath(file, searchPath, cwd, creds)
+}
+
+/**
+ * The file execvp would run for `word` (libuv's search for a direct exec): a word with a slash
+ * is that path; otherwise the first PATH candidate that is a regular file the child may
+ * execute. Candidates it may not execute (a directory, a file without its x bit) are passed
+ * over, as execvp passes over EACCES. Relative and empty PATH entries are taken from `cwd`.
+ * Returns the absolute path, `undefined` when nothing would run, or `null` when the answer
+ * depends on supplementary groups that are not known. Never cached: it is asked once per
+ * request by the policy, for path rules only.
+ */
+export function execvpTarget(word: string, searchPath: string, cwd: string, creds: Credentials): string | undefined | null {
+  const candidates = word.includes('/') ? [word] : searchPath.split(':').map((dir) => (dir === '' ? word : `${dir}/${word}`))
+  for (const c of candidates) {
+    const abs = path.resolve(cwd, c)
+    let st: fs.Stats | undefined
+    try {
+      st = fs.statSync(abs, { throwIfNoEntry: false })
+    } catch {
+      continue
+    }
+    if (st === undefined || !st.isFile()) continue
+    const ok = canExecute(st, creds)
+    if (ok === undefined) return null
+    if (ok) return abs
+  }
+  return undefined
 }
 
 /** True when `real` is the system binary of command `name` (realpath in a system dir). */

@@ -38,7 +38,7 @@ export function answered(argvs: readonly (readonly string[])[], ctx: ChildContex
 
 /** Some program in `names` exists on the child's PATH (so the real one must run). */
 export function presentOnPath(names: readonly string[], ctx: ChildContext): boolean {
-  return names.some((n) => lookupInPath(n, ctx.env.PATH ?? '', ctx.cwd, ctx.uid, ctx.gid).kind !== 'missing')
+  return names.some((n) => lookupInPath(n, ctx.env.PATH ?? '', ctx.cwd, ctx).kind !== 'missing')
 }
 
 export function show(b: Buffer | null | undefined): string {

@@ -1,6 +1,6 @@
 // The decision policy and the option/env parsing, in process (pure functions, no patching).
 import t from 'tap'
-import { commandWords } from '../../src/intercept/programs'
+import { commandWords } from '@apparmor-monkeys/emulator'
 import { decide } from '../../src/intercept/policy'
 import { Engine } from '../../src/intercept/engine'
 import { shapeOf, shellQuote, commandLine, type SpawnCall } from '../../src/intercept/call'

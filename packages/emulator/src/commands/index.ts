@@ -1,17 +1,12 @@
 /** The registry: every program the emulator can answer for, by the name it is found under. */
 import type { CommandIO, EmulatedCommand, EmulationResult } from '../types'
 import { loaderVarsSet } from './info/env-guard'
-import { infoCommands } from './info'
-import { textCommands } from './text'
+import { type CommandRegistry, createRegistry } from './table'
 
-function build(...lists: readonly (readonly EmulatedCommand[])[]): ReadonlyMap<string, EmulatedCommand> {
-  const m = new Map<string, EmulatedCommand>()
-  for (const list of lists) for (const c of list) m.set(c.name, c)
-  return m
-}
+export type { CommandRegistry } from './table'
 
-/** name → emulated program (text tools and informational commands). */
-export const commandRegistry: ReadonlyMap<string, EmulatedCommand> = build(textCommands, infoCommands)
+/** name → emulated program (text tools and informational commands), each loaded on first use. */
+export const commandRegistry: CommandRegistry = createRegistry(() => (require('./info/view') as typeof import('./info/view')).liveSystemView())
 
 /**
  * Runs one emulated program: the single dispatch point of every path (shell lines, text tools,

@@ -9,9 +9,10 @@ import * as fs from 'node:fs'
 import type { ChildContext, CommandIO, EmulatedCommand, EmulationResult } from '../types'
 import { DASH_DEFAULT_PATH, isSystemBinary, lookupCommand } from '../resolve'
 import { walkPath } from '../path'
-import { dispatch } from '../commands'
+import { type CommandRegistry, dispatch } from '../commands'
 import type { AndOr, Command, List, Pipeline, Redir, SimpleCommand } from './ast'
 import { ExitUnwind, Unsupported, bail } from './bail'
+import { DASH_BUILTINS, DASH_KEYWORDS } from './builtins'
 import { bytesToUtf8, toFsPath, utf8ToBytes } from './bytes'
 import { expandToString, expandWord } from './expand'
 import type { ExpandHost } from './expand'
@@ -57,7 +58,7 @@ const NULL_INPUT: Input = { kind: 'null' }
 const EMPTY = Buffer.alloc(0)
 
 /** The programs an emulated command line may run, by the name it is found under. */
-export type Registry = ReadonlyMap<string, EmulatedCommand>
+export type Registry = Pick<CommandRegistry, 'get' | 'has'>
 
 /**
  * Commands that read all of their stdin before exiting (when they read it at all), so a
@@ -80,16 +81,6 @@ function drainsInput(name: string, args: readonly string[]): boolean {
 
 /** dash's builtins: the ones we run, and the rest (which make the line unsupported). */
 const SPECIAL_BUILTINS = new Set([':', 'export', 'unset', 'exit'])
-const DASH_BUILTINS = new Set([
-  '.', ':', '[', 'alias', 'bg', 'break', 'cd', 'chdir', 'command', 'continue', 'echo', 'eval', 'exec',
-  'exit', 'export', 'false', 'fg', 'getopts', 'hash', 'jobs', 'kill', 'local', 'printf', 'pwd', 'read',
-  'readonly', 'return', 'set', 'shift', 'test', 'times', 'trap', 'true', 'type', 'ulimit', 'umask',
-  'unalias', 'unset', 'wait',
-])
-const DASH_KEYWORDS = new Set([
-  '!', '{', '}', 'case', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'if', 'in', 'then', 'until', 'while',
-])
-
 /** Shell variables we refuse to read: their dash values are not derivable exactly here. */
 const OPAQUE_PARAMS = new Set(['$', '!', '-', 'LINENO', 'PPID', 'PS1', 'PS2', 'PS4', 'OPTIND', 'PWD', 'OLDPWD'])
 
@@ -426,7 +417,7 @@ class Shell implements ExpandHost {
     const current = prefixPath ?? this.lookup('PATH')?.value
     if (current === undefined) bail('PATH unset')
     const searchPath = toUtf8(current)
-    const r = lookupCommand(fsName, searchPath, this.cwd, ctx.uid, ctx.gid)
+    const r = lookupCommand(fsName, searchPath, this.cwd, ctx)
     if (r.kind === 'unclear') bail('command resolves to something that is not a runnable file')
     return r
   }
@@ -531,7 +522,7 @@ function readInputFile(name: string, ctx: ChildContext): string | null {
 }
 
 /** Runs a parsed script. Returns null when it cannot be answered exactly. */
-export function runScript(list: List, opts: RunOptions): EmulationResult | null {
+export function runScript(list: List, opts: RunOptions): EmulationResult | Unsupported {
   const out = new Sink()
   const err = new Sink()
   const shell = new Shell(opts, { in: { kind: 'outer' }, out, err })
@@ -543,7 +534,7 @@ export function runScript(list: List, opts: RunOptions): EmulationResult | null 
       status,
     }
   } catch (e) {
-    if (e instanceof Unsupported) return null
+    if (e instanceof Unsupported) return e
     throw e
   }
 }

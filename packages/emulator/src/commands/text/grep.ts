@@ -219,7 +219,7 @@ export const egrep: EmulatedCommand = {
   name: 'egrep',
   run(args, io) {
     const { ctx } = io
-    const r = lookupInPath('grep', ctx.env.PATH ?? DASH_DEFAULT_PATH, ctx.cwd, ctx.uid, ctx.gid)
+    const r = lookupInPath('grep', ctx.env.PATH ?? DASH_DEFAULT_PATH, ctx.cwd, ctx)
     if (r.kind !== 'found' || !isSystemBinary(r.real, 'grep')) return null
     return runGrep('egrep', args, io)
   },

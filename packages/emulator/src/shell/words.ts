@@ -1,4 +1,5 @@
 import * as path from 'node:path'
+import { DASH_BUILTINS } from './builtins'
 
 /**
  * The programs a shell line would run, for policy matching (allow/deny/confine rules). This is
@@ -23,12 +24,8 @@ export interface ProgramWords {
   readonly complete: boolean
 }
 
-/** Builtins of dash (and POSIX): they run inside the shell, no exec happens. */
-export const SHELL_BUILTINS: ReadonlySet<string> = new Set([
-  ':', '.', '[', 'alias', 'bg', 'break', 'cd', 'chdir', 'command', 'continue', 'echo', 'eval', 'exec', 'exit',
-  'export', 'false', 'fc', 'fg', 'getopts', 'hash', 'jobs', 'kill', 'local', 'printf', 'pwd', 'read', 'readonly',
-  'return', 'set', 'shift', 'source', 'test', 'times', 'trap', 'true', 'type', 'ulimit', 'umask', 'unalias', 'unset', 'wait',
-])
+/** Builtins of dash: they run inside the shell, no exec happens (the interpreter's list). */
+export const SHELL_BUILTINS: ReadonlySet<string> = DASH_BUILTINS
 
 const SHELLS = new Set(['sh', 'dash', 'bash', 'ash'])
 const RESERVED_THEN_COMMAND = new Set(['!', '{', 'if', 'then', 'else', 'elif', 'do', 'while', 'until', 'time'])
