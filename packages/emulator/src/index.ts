@@ -13,7 +13,8 @@ export type { ChildContext, CommandIO, EmulatedCommand, EmulationRequest, Emulat
 export type { Credentials } from './resolve'
 export { canExecute, execvpTarget } from './resolve'
 export type { Declined } from './dispatch'
-export { SHELL_BUILTINS, commandWords, type ProgramWords } from './shell/words'
+export { DASH_BUILTINS as SHELL_BUILTINS } from './shell/builtins'
+export type { ProgramWords } from './shell/words'
 
 type Dispatcher = typeof import('./dispatch')
 let dispatcher: Dispatcher | undefined
@@ -37,4 +38,13 @@ export function emulate(req: EmulationRequest): EmulationResult | null {
 export function answersFor(name: string): boolean {
   dispatcher ??= require('./dispatch') as Dispatcher
   return dispatcher.answersFor(name)
+}
+
+/**
+ * The programs a shell line would exec, for policy rules: the command words (builtins included,
+ * quotes removed, through wrappers, `$(…)` and `sh -c`) and whether the line is complete (no
+ * command word computed at run time). See shell/words.ts for the exact rules.
+ */
+export function commandWords(script: string): import('./shell/words').ProgramWords {
+  return (require('./shell/words') as typeof import('./shell/words')).commandWords(script)
 }
