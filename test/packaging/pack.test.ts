@@ -26,7 +26,7 @@ import * as path from 'node:path'
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 
 const ROOT = path.resolve(__dirname, '..', '..')
-const PACKAGES = ['core', 'fastify', 'express', 'cluster', 'bullmq'] as const
+const PACKAGES = ['core', 'emulator', 'fastify', 'express', 'cluster', 'bullmq'] as const
 const READMES = ['README.md', ...PACKAGES.map((p) => `packages/${p}/README.md`)]
 const REQUIRE = process.env['AAM_REQUIRE_VM'] === '1'
 const AAM_URL = 'https://github.com/apparmor-monkeys/apparmor-monkeys'
@@ -159,8 +159,11 @@ t.test('pack: each tarball is complete on its own', { skip: !reachable }, async 
       t.same(pkg['repository'], { type: 'git', url: `git+${AAM_URL}.git`, directory: `packages/${p}` })
       t.equal(pkg['homepage'], `${AAM_URL}/tree/main/packages/${p}#readme`)
       t.same(pkg['bugs'], { url: `${AAM_URL}/issues` })
-      t.ok(Array.isArray(pkg['keywords']) && pkg['keywords'].includes('apparmor'), 'keywords')
-      if (p !== 'core') {
+      // The emulator knows nothing of AppArmor; its keywords say what it is.
+      t.ok(Array.isArray(pkg['keywords']) && pkg['keywords'].includes(p === 'emulator' ? 'child_process' : 'apparmor'), 'keywords')
+      if (p === 'emulator') t.same(pkg['dependencies'] ?? {}, {}, 'the emulator has no dependencies')
+      if (p === 'core') t.equal(pkg['dependencies']['@apparmor-monkeys/emulator'], `^${coreVersion}`, 'core depends on the emulator of its own release line')
+      if (p !== 'core' && p !== 'emulator') {
         t.equal(pkg['peerDependencies']['@apparmor-monkeys/core'], '>=0.1.0 <1.0.0', 'a peer range a core 0.2.0 still satisfies')
         t.notOk(pkg['dependencies']?.['@apparmor-monkeys/core'], 'core is a peer, not a dependency')
       }
@@ -289,8 +292,14 @@ import { Worker } from 'bullmq'
 import { startConfinedWorker } from '@apparmor-monkeys/bullmq'
 import { addConfineRule, confine, ErrorCodes, isAppArmorError, type ConfineReport } from '@apparmor-monkeys/core'
 import { adapterError, readOptions } from '@apparmor-monkeys/core/adapter'
+import { answer, emulate, type EmulationRequest, type EmulationResult } from '@apparmor-monkeys/emulator'
 
 export async function typesOnly(): Promise<void> {
+  const request: EmulationRequest = { kind: 'exec', file: 'uname', args: ['-m'], argv0: 'uname', ctx: { env: {}, cwd: '/', uid: 0, gid: 0 } }
+  const emulated: EmulationResult | null = emulate(request)
+  const explained = answer(request)
+  const why: string | undefined = 'declined' in explained ? explained.reason : undefined
+  void [emulated?.stdout, why]
   const app = Fastify()
   await app.register(apparmorMonkeys, { profile: 'p', when: 'listen' })
   await app.register(plugin, { profile: 'p' })
