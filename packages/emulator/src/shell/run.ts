@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs'
 import type { ChildContext, CommandIO, EmulatedCommand, EmulationResult } from '../types'
+import { sameCredentials } from '../creds'
 import { DASH_DEFAULT_PATH, isSystemBinary, lookupCommand } from '../resolve'
 import { walkPath } from '../path'
 import { type CommandRegistry, dispatch } from '../commands'
@@ -499,7 +500,7 @@ function toUtf8(s: string): string {
  * file) bails.
  */
 function readInputFile(name: string, ctx: ChildContext): string | null {
-  if (ctx.uid !== process.geteuid?.() || ctx.gid !== process.getegid?.()) bail('other credentials')
+  if (!sameCredentials(ctx)) bail('other credentials')
   const w = walkPath(name, ctx.cwd)
   if (w === null) return bail('input redirection from a process-relative or unmodelled path')
   if (!w.ok) {

@@ -15,19 +15,6 @@ export function childGroups(view: SystemView, ctx: ChildContext): readonly numbe
   return undefined
 }
 
-/** True when the child has exactly this process's credentials (file access checks agree). */
-export function sameCredentials(view: SystemView, ctx: ChildContext): boolean {
-  const p = view.process
-  if (ctx.uid !== p.uid() || ctx.gid !== p.gid()) return false
-  if (ctx.groups === undefined) return true
-  const mine = [...p.groups()].sort((a, b) => a - b)
-  const theirs = [...ctx.groups].sort((a, b) => a - b)
-  const withoutGid = (l: number[]) => l.filter((g) => g !== ctx.gid)
-  const a = withoutGid(mine)
-  const b = withoutGid(theirs)
-  return a.length === b.length && a.every((g, i) => g === b[i])
-}
-
 /**
  * True when the child's effective ids equal its real ones (the ids in ChildContext): always
  * after spawn's uid/gid options, and when this process itself runs with equal pairs.

@@ -21,6 +21,7 @@
  */
 import * as fs from 'node:fs'
 import type { ChildContext, EmulatedCommand } from '../../types'
+import { sameCredentials } from '../../creds'
 import { result } from './result'
 
 class Decline {}
@@ -348,7 +349,7 @@ export function createGit(): EmulatedCommand {
       const { ctx } = io
       const env = ctx.env
       if (args[0] !== 'config') return null
-      if (ctx.uid !== process.geteuid?.() || ctx.gid !== process.getegid?.()) return null
+      if (!sameCredentials(ctx)) return null
       for (const k in env) if (k.startsWith('GIT_') && env[k] !== undefined && !MODELLED_GIT_VARS.test(k)) return null
       if (env['SUDO_UID'] !== undefined) return null
       let scope: 'system' | 'global' | 'local' | null = null

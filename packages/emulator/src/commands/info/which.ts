@@ -8,7 +8,8 @@
 import * as fs from 'node:fs'
 import type { EmulatedCommand } from '../../types'
 import { dpkgBuild, systemBinary, type BuildId } from './binaries'
-import { sameCredentials, uniformIds } from './creds'
+import { sameCredentials } from '../../creds'
+import { uniformIds } from './creds'
 import { dashTampered } from './env-guard'
 import { allPrintableAscii, result } from './result'
 import type { SystemView } from './view'
@@ -55,7 +56,7 @@ export function createWhich(view: SystemView): EmulatedCommand {
       const { ctx } = io
       const pathVar = ctx.env['PATH']
       if (pathVar === undefined || !allPrintableAscii([...args, pathVar])) return null
-      if (dashTampered(view, ctx.env) || !sameCredentials(view, ctx) || !uniformIds(view, ctx)) return null
+      if (dashTampered(view, ctx.env) || !sameCredentials(ctx, view.process) || !uniformIds(view, ctx)) return null
       const bin = systemBinary(view, 'which')
       const real = bin === undefined ? undefined : view.realpath(bin)
       const build = real === undefined ? undefined : dpkgBuild(view, 'debianutils', real)

@@ -3,6 +3,7 @@
  * report, file-name quoting in messages, and results as byte strings.
  */
 import * as fs from 'node:fs'
+import { sameCredentials } from '../../creds'
 import { walkPath } from '../../path'
 import type { ChildContext, CommandIO, EmulationResult } from '../../types'
 
@@ -59,11 +60,6 @@ export function textLocale(env: ChildContext['env']): TextLocale | null {
   if (plainC(ctype)) return C_LOCALE
   if (cUtf8(ctype)) return UTF8_LOCALE
   return null
-}
-
-/** Reads of files happen with our credentials: only answer when they are the child's. */
-export function sameCredentials(ctx: ChildContext): boolean {
-  return ctx.uid === process.geteuid?.() && ctx.gid === process.getegid?.()
 }
 
 export type ReadResult =
