@@ -14,7 +14,7 @@ import { loaderTampered } from './env-guard'
 import { glibcBetween, glibcFacts } from './libc'
 import { LocaleSession } from './locale-resolve'
 import { invocationName, shortProgramName } from './messages'
-import { failure, result } from './result'
+import { failure, result } from '../result'
 import type { SystemView } from './view'
 
 const AT_PAGESZ = 6

@@ -8,7 +8,7 @@ import type { EmulatedCommand } from '../../types'
 import { binaryHas } from './binaries'
 import { loaderTampered } from './env-guard'
 import { NOT_FOUND, NssView, type Lookup } from './nss'
-import { result } from './result'
+import { result } from '../result'
 import type { SystemView } from './view'
 
 const MARKERS = ['Unknown database: %s\n', 'passwd\0', 'group\0']
@@ -51,7 +51,7 @@ export function createGetent(view: SystemView): EmulatedCommand {
         if (entry === NOT_FOUND) status = 2
         else out += entry.line + '\n'
       }
-      return result(out, status)
+      return result(out, '', status)
     },
   }
 }

@@ -22,7 +22,7 @@
 import * as fs from 'node:fs'
 import type { ChildContext, EmulatedCommand } from '../../types'
 import { sameCredentials } from '../../creds'
-import { result } from './result'
+import { result } from '../result'
 
 class Decline {}
 const DECLINE = new Decline()
@@ -394,9 +394,9 @@ export function createGit(): EmulatedCommand {
         if (scope !== 'system' && scope !== 'global' && out.some((e) => e.key.startsWith('extensions.'))) return null
         let value: string | null | undefined
         for (const e of out) if (e.key === canonical) value = e.value
-        if (value === undefined) return result('', 1)
+        if (value === undefined) return result('', '', 1)
         if (value === null) return null
-        return result(value + '\n', 0)
+        return result(value + '\n', '', 0)
       } catch (e) {
         if (e === DECLINE) return null
         throw e

@@ -7,7 +7,7 @@
 import type { EmulatedCommand } from '../../types'
 import { binaryHas, dpkgBuild, systemBinary, type BuildId } from './binaries'
 import { loaderTampered } from './env-guard'
-import { result } from './result'
+import { result } from '../result'
 import type { SystemView } from './view'
 
 /** Builds whose `hostname -s` was verified to cut the node name at its first dot. */

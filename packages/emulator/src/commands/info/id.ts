@@ -12,7 +12,7 @@ import { loaderTampered } from './env-guard'
 import { gnuGetopt, type LongOption } from './getopt'
 import { coreutilsDiagnostics, invocationName, type DiagnosticsLocale } from './messages'
 import { NOT_FOUND, NssView, type Lookup, type PasswdEntry } from './nss'
-import { result } from './result'
+import { result } from '../result'
 import type { SystemView } from './view'
 
 const LONG_OPTIONS: readonly LongOption[] = [
@@ -202,7 +202,7 @@ export function createId(view: SystemView): EmulatedCommand {
 
   function die(run: IdRun, message: string): EmulationResult {
     run.error(message)
-    return result('', 1, run.err)
+    return result('', run.err, 1)
   }
 
   return {
@@ -249,7 +249,7 @@ export function createId(view: SystemView): EmulatedCommand {
             run.printStuff(pwd.name, pwd.uid, pwd.gid, users.length > 1)
           }
         }
-        return result(run.out, run.ok ? 0 : 1, run.err)
+        return result(run.out, run.err, run.ok ? 0 : 1)
       } catch (e) {
         if (e === UNDECIDABLE) return null
         throw e

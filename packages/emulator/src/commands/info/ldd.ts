@@ -10,7 +10,7 @@ import { systemBinary } from './binaries'
 import { bashTampered, dashTampered } from './env-guard'
 import { muslLoader } from './libc'
 import { C_LOCALE, LOCALE_CATEGORIES, LOCALE_FAILS, LocaleSession } from './locale-resolve'
-import { failure, result } from './result'
+import { failure, result } from '../result'
 import type { SystemView } from './view'
 
 /** The `--version` branch of glibc's ldd script. */

@@ -16,7 +16,7 @@ import {
   type Resolution,
 } from './locale-resolve'
 import { invocationName } from './messages'
-import { isPrintableAscii, result } from './result'
+import { isPrintableAscii, result } from '../result'
 import type { SystemView } from './view'
 
 const MARKERS = ['LANGUAGE=%s\n', 'Cannot set %s to default locale', 'locale.alias']
@@ -129,11 +129,11 @@ export function createLocale(view: SystemView): EmulatedCommand {
         if (collate === undefined || collate.language !== 'C') return null
         const names = allLocales(view)
         if (names === undefined) return null
-        return result(names.map((n) => n + '\n').join(''), 0, err)
+        return result(names.map((n) => n + '\n').join(''), err, 0)
       }
       const err = trySet(io, locale, ['LC_CTYPE', 'LC_MESSAGES', 'LC_ALL'])
       if (err === undefined) return null
-      return result(localeVariables(env), 0, err)
+      return result(localeVariables(env), err, 0)
     },
   }
 }

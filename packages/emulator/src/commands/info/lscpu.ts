@@ -11,7 +11,7 @@ import { dpkgBuild, systemBinary, type BuildId } from './binaries'
 import { parseCpuList, parseCpuMask, possibleCpus } from './cpulist'
 import { loaderTampered } from './env-guard'
 import { LocaleSession } from './locale-resolve'
-import { result } from './result'
+import { result } from '../result'
 import type { SystemView } from './view'
 
 export const LSCPU_VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['util-linux 2.38.1-5+deb12u3 amd64'])

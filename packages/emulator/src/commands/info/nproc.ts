@@ -11,7 +11,7 @@ import { glibcCpuCount, parseCpuList, possibleCpus } from './cpulist'
 import { loaderTampered } from './env-guard'
 import { gnuGetopt, type LongOption } from './getopt'
 import { glibcBetween, glibcFacts } from './libc'
-import { result } from './result'
+import { result } from '../result'
 import type { SystemView } from './view'
 
 export const NPROC_VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['coreutils 9.1-1 amd64'])

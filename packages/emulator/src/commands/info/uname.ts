@@ -9,7 +9,7 @@ import type { EmulatedCommand } from '../../types'
 import { binaryHas, dpkgBuild, systemBinary, type BuildId } from './binaries'
 import { loaderTampered } from './env-guard'
 import { gnuGetopt, type LongOption } from './getopt'
-import { result } from './result'
+import { result } from '../result'
 import type { SystemView } from './view'
 
 /** What `uname -p`, `-i` and `-o` print, per verified package build. */

@@ -11,7 +11,7 @@ import { dpkgBuild, systemBinary, type BuildId } from './binaries'
 import { sameCredentials } from '../../creds'
 import { uniformIds } from './creds'
 import { dashTampered } from './env-guard'
-import { allPrintableAscii, result } from './result'
+import { allPrintableAscii, result } from '../result'
 import type { SystemView } from './view'
 
 /** Builds of the script whose behaviour this reproduces. */
@@ -89,7 +89,7 @@ export function createWhich(view: SystemView): EmulatedCommand {
         }
         if (!found) status = 1
       }
-      return result(out, status)
+      return result(out, '', status)
     },
   }
 }

@@ -9,7 +9,7 @@ import { uniformIds } from './creds'
 import { loaderTampered } from './env-guard'
 import { coreutilsDiagnostics, invocationName } from './messages'
 import { NOT_FOUND, NssView } from './nss'
-import { failure, result } from './result'
+import { failure, result } from '../result'
 import type { SystemView } from './view'
 
 const MARKERS = ['GNU coreutils\0', 'cannot find name for user ID %lu']

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs'
 import { sameCredentials } from '../../creds'
 import { walkPath } from '../../path'
-import type { ChildContext, CommandIO, EmulationResult } from '../../types'
+export { result } from '../result'
+import type { ChildContext, CommandIO } from '../../types'
 
 const ASCII = /^[\x00-\x7f]*$/
 
@@ -182,24 +183,16 @@ export function quoteaf(name: string): string | null {
   return /^[^'\\\x00-\x1f\x7f-\xff]*$/.test(name) ? `'${name}'` : null
 }
 
+/** Parses a decimal count (GNU xstrtoumax without suffixes); null for anything else. */
+export function parseCount(s: string): number | null {
+  if (!/^[0-9]+$/.test(s) || s.length > 15) return null
+  return Number(s)
+}
+
 /** Splits input into lines; `last` tells whether the final line had its newline. */
 export function splitLines(data: string): { lines: string[]; terminated: boolean } {
   if (data === '') return { lines: [], terminated: true }
   const terminated = data.endsWith('\n')
   const lines = (terminated ? data.slice(0, -1) : data).split('\n')
   return { lines, terminated }
-}
-
-export function result(stdout: string, stderr: string, status: number): EmulationResult {
-  return {
-    stdout: Buffer.from(stdout, 'latin1'),
-    stderr: Buffer.from(stderr, 'latin1'),
-    status,
-  }
-}
-
-/** Parses a decimal count (GNU xstrtoumax without suffixes); null for anything else. */
-export function parseCount(s: string): number | null {
-  if (!/^[0-9]+$/.test(s) || s.length > 15) return null
-  return Number(s)
 }

@@ -2,7 +2,7 @@
  * Building results. Command code works on byte strings (latin1: one JS char per byte); the
  * bytes reach the child's stdout/stderr unchanged.
  */
-import type { EmulationResult } from '../../types'
+import type { EmulationResult } from '../types'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -10,8 +10,8 @@ function bytes(s: string): Buffer {
   return s === '' ? EMPTY : Buffer.from(s, 'latin1')
 }
 
-/** A finished run: stdout, status and stderr as byte strings. */
-export function result(stdout: string, status = 0, stderr = ''): EmulationResult {
+/** A finished run: stdout, stderr and the status, the strings as byte strings (the one result() of every command). */
+export function result(stdout: string, stderr = '', status = 0): EmulationResult {
   return { stdout: bytes(stdout), stderr: bytes(stderr), status }
 }
 
