@@ -12,6 +12,7 @@ import * as path from 'node:path'
 import { bail } from './bail'
 import { toFsPath } from './bytes'
 import { walkPath } from '../path'
+import { classBody, hexEscape } from '../charclass'
 
 export const ESC = '\u0101'
 export const QM = '\u0100'
@@ -59,25 +60,6 @@ export function stripMarkers(field: string): string {
   return out
 }
 
-const CLASSES: Record<string, string> = {
-  alpha: 'A-Za-z',
-  digit: '0-9',
-  alnum: '0-9A-Za-z',
-  upper: 'A-Z',
-  lower: 'a-z',
-  space: '\\t\\n\\v\\f\\r ',
-  blank: '\\t ',
-  punct: '!-\\/:-@\\[-`{-~',
-  print: ' -~',
-  graph: '!-~',
-  cntrl: '\\x00-\\x1f\\x7f',
-  xdigit: '0-9A-Fa-f',
-}
-
-function hex(c: string): string {
-  return '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0')
-}
-
 /** Compiles one path component of a pattern to an anchored RegExp. */
 export function componentRegExp(pat: string): RegExp {
   let re = '^'
@@ -87,9 +69,9 @@ export function componentRegExp(pat: string): RegExp {
     if (c === ESC || c === '\\') {
       const n = pat[i + 1]
       if (n === undefined) {
-        re += hex('\\')
+        re += hexEscape('\\')
       } else {
-        re += hex(n)
+        re += hexEscape(n)
         i++
       }
     } else if (c === '*') {
@@ -99,13 +81,13 @@ export function componentRegExp(pat: string): RegExp {
     } else if (c === '[') {
       const r = bracket(pat, i)
       if (r === null) {
-        re += hex('[')
+        re += hexEscape('[')
       } else {
         re += r.re
         i = r.end
       }
     } else {
-      re += hex(c)
+      re += hexEscape(c)
     }
   }
   return new RegExp(re + '$')
@@ -134,7 +116,7 @@ function bracket(pat: string, start: number): { re: string; end: number } | null
       const close = pat.indexOf(':]', i + 2)
       if (close > 0) {
         const name = pat.slice(i + 2, close)
-        const cls = CLASSES[name]
+        const cls = classBody(name)
         if (cls === undefined) bail('unknown character class')
         body += cls
         i = close + 2
@@ -159,11 +141,11 @@ function bracket(pat: string, start: number): { re: string; end: number } | null
       }
       if (hi === QM) bail('quote mark in a range')
       if (hi.charCodeAt(0) < lo.charCodeAt(0)) bail('reversed range')
-      body += hex(lo) + '-' + hex(hi)
+      body += hexEscape(lo) + '-' + hexEscape(hi)
       i += skip
       continue
     }
-    body += hex(lo)
+    body += hexEscape(lo)
   }
   if (body === '') return null
   return { re: (negate ? '[^' : '[') + body + ']', end: i }

@@ -9,6 +9,7 @@
  * grouped by unquantified parentheses (checked by brute force over generated patterns); with
  * `extent: true` anything beyond that (alternation, quantified groups) is refused.
  */
+import { classBody, hexEscape } from '../../charclass'
 
 export interface RegexOptions {
   readonly ere: boolean
@@ -21,25 +22,6 @@ export interface RegexOptions {
 export interface Translated {
   readonly source: string
   readonly groups: number
-}
-
-const CLASSES: Record<string, string> = {
-  alpha: 'A-Za-z',
-  digit: '0-9',
-  alnum: '0-9A-Za-z',
-  upper: 'A-Z',
-  lower: 'a-z',
-  space: '\\t\\n\\v\\f\\r ',
-  blank: '\\t ',
-  punct: '!-\\/:-@\\[-`{-~',
-  print: ' -~',
-  graph: '!-~',
-  cntrl: '\\x00-\\x1f\\x7f',
-  xdigit: '0-9A-Fa-f',
-}
-
-function hex(c: string): string {
-  return '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0')
 }
 
 /** A bracket expression starting at `i` (at `[`): JS class and the index after `]`. */
@@ -68,7 +50,7 @@ function bracket(p: string, i: number, icase: boolean): { re: string; next: numb
     if (c === '[' && p[j + 1] === ':') {
       const close = p.indexOf(':]', j + 2)
       if (close < 0) return null
-      const cls = CLASSES[p.slice(j + 2, close)]
+      const cls = classBody(p.slice(j + 2, close))
       if (cls === undefined) return null
       if (icase && (p.slice(j + 2, close) === 'upper' || p.slice(j + 2, close) === 'lower')) {
         body += 'A-Za-z'
@@ -83,14 +65,14 @@ function bracket(p: string, i: number, icase: boolean): { re: string; next: numb
       if (hi === '[') return null
       if (hi.charCodeAt(0) < c.charCodeAt(0)) return null
       if (icase && !/^[a-z]-[a-z]$|^[A-Z]-[A-Z]$|^[0-9]-[0-9]$/.test(c + '-' + hi)) return null
-      body += hex(c) + '-' + hex(hi)
+      body += hexEscape(c) + '-' + hexEscape(hi)
       j += 3
       continue
     }
     // A `-` that neither starts the list, ends it, nor is a range's start follows a range or
     // a class (`[a-c-e]`, `[[:alpha:]-z]`): GNU's "Invalid range end".
     if (c === '-' && !atFirst && p[j + 1] !== ']') return null
-    body += hex(c)
+    body += hexEscape(c)
     j++
   }
   // In a negated list, GNU never matches a newline; lines hold none, so nothing to add.
@@ -170,7 +152,7 @@ export function translateRegex(p: string, o: RegexOptions & { readonly icase: bo
       }
       if (n >= '1' && n <= '9') return null
       if ('.*[]^$\\'.includes(n) || (o.ere && '+?(){}|'.includes(n))) {
-        out += hex(n)
+        out += hexEscape(n)
         last = 'atom'
         continue
       }
@@ -279,7 +261,7 @@ export function translateRegex(p: string, o: RegexOptions & { readonly icase: bo
         continue
       }
     }
-    out += hex(c)
+    out += hexEscape(c)
     last = 'atom'
   }
   if (open.length > 0) return null

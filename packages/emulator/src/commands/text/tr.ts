@@ -4,34 +4,8 @@
  * -c, `[c*n]` and `[=c=]` are not answered.
  */
 import type { EmulatedCommand } from '../../types'
+import { classMembers } from '../../charclass'
 import { argBytes, result, stdinText, textLocale } from './common'
-
-const CLASS_CHARS: Record<string, string> = (() => {
-  const r = (lo: number, hi: number): string => {
-    let s = ''
-    for (let c = lo; c <= hi; c++) s += String.fromCharCode(c)
-    return s
-  }
-  const upper = r(65, 90)
-  const lower = r(97, 122)
-  const digit = r(48, 57)
-  let punct = ''
-  for (let c = 33; c < 127; c++) if (!/[0-9A-Za-z]/.test(String.fromCharCode(c))) punct += String.fromCharCode(c)
-  return {
-    alpha: upper + lower,
-    alnum: digit + upper + lower,
-    digit,
-    upper,
-    lower,
-    space: '\t\n\v\f\r ',
-    blank: '\t ',
-    punct,
-    print: r(32, 126),
-    graph: r(33, 126),
-    cntrl: r(0, 31) + '\x7f',
-    xdigit: digit + 'ABCDEF' + 'abcdef',
-  }
-})()
 
 interface Parsed {
   chars: string
@@ -85,7 +59,7 @@ function parseSet(s: string, warn: string[]): Parsed | null {
       let j = i + 2
       let name = ''
       while (j < items.length && !(items[j]!.c === ':' && items[j + 1]?.c === ']')) name += items[j++]!.c
-      const cls = CLASS_CHARS[name]
+      const cls = classMembers(name)
       if (j < items.length && cls !== undefined) {
         hasClass = true
         if ((name === 'upper' || name === 'lower') && items.length === j + 2 && i === 0) caseClass = name
