@@ -38,7 +38,7 @@ function parsed(script: string): List | Unsupported {
     return hit
   }
   const { parseScript } = require('./shell/parse') as typeof import('./shell/parse')
-  const { utf8ToBytes } = require('./shell/bytes') as typeof import('./shell/bytes')
+  const { utf8ToBytes } = require('./bytes') as typeof import('./bytes')
   let list: List | Unsupported
   try {
     list = parseScript(utf8ToBytes(script))
@@ -75,8 +75,8 @@ function runShell(shell: string, script: string, req: EmulationRequest): Emulati
 
 function runExec(file: string, args: readonly string[], req: EmulationRequest): EmulationResult | Declined {
   const { ctx } = req
-  // `sh -c script` as a direct exec is the same request as a shell line.
-  if (args.length === 2 && args[0] === '-c') return runShell(file, args[1]!, req)
+  // `sh -c script` as a direct exec is the same request as a shell line (`uniq -c FILE` is not).
+  if (args.length === 2 && args[0] === '-c' && isDash(file, req)) return runShell(file, args[1]!, req)
   const base = file.slice(file.lastIndexOf('/') + 1)
   if (!commandRegistry.has(base)) return declined(`${base}: not a program the emulator answers`)
   const r = lookupCommand(file, ctx.env.PATH ?? EXECVP_DEFAULT_PATH, ctx.cwd, ctx)

@@ -10,7 +10,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { bail } from './bail'
-import { toFsPath } from './bytes'
+import { toFsPath } from '../bytes'
 import { walkPath } from '../path'
 import { classBody, hexEscape } from '../charclass'
 

@@ -1,6 +1,7 @@
 /** GNU `cat` without options: concatenate files and `-` (stdin). */
 import type { EmulatedCommand } from '../../types'
-import { STRERROR, argBytes, quotef, readFileOperand, result, stdinText, textLocale } from './common'
+import { utf8ToBytes } from '../../bytes'
+import { STRERROR, quotef, readFileOperand, result, stdinText, textLocale } from './common'
 
 export const cat: EmulatedCommand = {
   name: 'cat',
@@ -14,7 +15,7 @@ export const cat: EmulatedCommand = {
       } else if (options && a.length > 1 && a[0] === '-') {
         return null
       } else {
-        files.push(argBytes(a))
+        files.push(utf8ToBytes(a))
       }
     }
     if (files.length === 0) files.push('-')

@@ -4,20 +4,10 @@
  */
 import * as fs from 'node:fs'
 import { sameCredentials } from '../../creds'
+import { isAscii, toFsPath } from '../../bytes'
 import { walkPath } from '../../path'
 export { result } from '../result'
 import type { ChildContext, CommandIO } from '../../types'
-
-const ASCII = /^[\x00-\x7f]*$/
-
-/** A JS string argument as the bytes the program receives (UTF-8), one char per byte. */
-export function argBytes(s: string): string {
-  return ASCII.test(s) ? s : Buffer.from(s, 'utf8').toString('latin1')
-}
-
-export function isAscii(s: string): boolean {
-  return ASCII.test(s)
-}
 
 function category(env: ChildContext['env'], name: string): string {
   const all = env.LC_ALL
@@ -88,7 +78,7 @@ export function readFileOperand(name: string, ctx: ChildContext): ReadResult | n
   const w = walkPath(name, ctx.cwd)
   if (w === null) return null
   if (!w.ok) return { ok: false, error: w.error }
-  const p = ASCII.test(w.path) ? w.path : Buffer.from(w.path, 'latin1')
+  const p = toFsPath(w.path)
   let fd: number
   try {
     fd = fs.openSync(p, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW)

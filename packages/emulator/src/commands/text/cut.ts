@@ -1,6 +1,7 @@
 /** GNU cut 9.1: -b/-c LIST (bytes; 9.1 has no multibyte -c), -f LIST with -d and -s. */
 import type { EmulatedCommand } from '../../types'
-import { argBytes, readOperands, result, splitLines, textLocale } from './common'
+import { utf8ToBytes } from '../../bytes'
+import { readOperands, result, splitLines, textLocale } from './common'
 
 type Ranges = readonly (readonly [number, number])[]
 
@@ -36,7 +37,7 @@ export const cut: EmulatedCommand = {
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!
       if (!options || a === '-' || a[0] !== '-') {
-        files.push(argBytes(a))
+        files.push(utf8ToBytes(a))
         continue
       }
       if (a === '--') {
@@ -53,7 +54,7 @@ export const cut: EmulatedCommand = {
         const v = j + 1 < a.length ? a.slice(j + 1) : args[++i]
         if (v === undefined) return null
         if (c === 'd') {
-          const d = argBytes(v)
+          const d = utf8ToBytes(v)
           if (d.length !== 1) return null
           delim = d
         } else {

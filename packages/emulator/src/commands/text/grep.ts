@@ -5,7 +5,8 @@
  */
 import type { CommandIO, EmulatedCommand, EmulationResult } from '../../types'
 import { DASH_DEFAULT_PATH, isSystemBinary, lookupInPath } from '../../resolve'
-import { STRERROR, argBytes, rawName, readFileOperand, result, stdinText, textLocale } from './common'
+import { utf8ToBytes } from '../../bytes'
+import { STRERROR, rawName, readFileOperand, result, stdinText, textLocale } from './common'
 import { translateRegex } from './regex'
 
 interface GrepOptions {
@@ -48,7 +49,7 @@ function parseGrepArgs(args: readonly string[], ere: boolean): ParsedGrep {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!
     if (!options || a === '-' || a[0] !== '-') {
-      operands.push(argBytes(a))
+      operands.push(utf8ToBytes(a))
       continue
     }
     if (a === '--') {
@@ -80,7 +81,7 @@ function parseGrepArgs(args: readonly string[], ere: boolean): ParsedGrep {
         '--no-filename': () => { o.withFilename = false },
       }
       if (a.startsWith('--regexp=')) {
-        ;(o.patterns ??= []).push(argBytes(a.slice(9)))
+        ;(o.patterns ??= []).push(utf8ToBytes(a.slice(9)))
         continue
       }
       const f = long[a]
@@ -93,7 +94,7 @@ function parseGrepArgs(args: readonly string[], ere: boolean): ParsedGrep {
       if (c === 'e') {
         const v = k + 1 < a.length ? a.slice(k + 1) : args[++i]
         if (v === undefined) return null
-        ;(o.patterns ??= []).push(argBytes(v))
+        ;(o.patterns ??= []).push(utf8ToBytes(v))
         break
       }
       if (c === 'E' || c === 'F' || c === 'G' || c === 'P') {

@@ -1,6 +1,7 @@
 /** GNU `head` and `tail` (-n, -c, -N, +N for tail, -q, -v, several files with headers). */
 import type { CommandIO, EmulatedCommand, EmulationResult } from '../../types'
-import { argBytes, parseCount, quoteaf, rawName, readFileOperand, result, stdinText, STRERROR, textLocale } from './common'
+import { utf8ToBytes } from '../../bytes'
+import { parseCount, quoteaf, rawName, readFileOperand, result, stdinText, STRERROR, textLocale } from './common'
 
 interface Amount {
   readonly bytes: boolean
@@ -66,7 +67,7 @@ function parseArgs(prog: 'head' | 'tail', args: readonly string[]): ParseOutcome
   for (; i < args.length; i++) {
     const a = args[i]!
     if (!options || a === '-' || a[0] !== '-') {
-      p.files.push(argBytes(a))
+      p.files.push(utf8ToBytes(a))
       continue
     }
     if (a === '--') {

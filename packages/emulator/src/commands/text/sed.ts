@@ -5,7 +5,8 @@
  * leftmost-longest one (see regex.ts).
  */
 import type { EmulatedCommand } from '../../types'
-import { STRERROR, argBytes, rawName, readFileOperand, result, stdinText, textLocale } from './common'
+import { utf8ToBytes } from '../../bytes'
+import { STRERROR, rawName, readFileOperand, result, stdinText, textLocale } from './common'
 import { translateRegex } from './regex'
 
 type Address = { kind: 'line'; n: number } | { kind: 'last' } | { kind: 're'; re: RegExp }
@@ -234,7 +235,7 @@ export const sed: EmulatedCommand = {
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!
       if (!options || a === '-' || a[0] !== '-') {
-        files.push(argBytes(a))
+        files.push(utf8ToBytes(a))
         continue
       }
       if (a === '--') {
@@ -250,7 +251,7 @@ export const sed: EmulatedCommand = {
         continue
       }
       if (a.startsWith('--expression=')) {
-        scripts.push(argBytes(a.slice(13)))
+        scripts.push(utf8ToBytes(a.slice(13)))
         continue
       }
       if (a.startsWith('--')) return null
@@ -261,7 +262,7 @@ export const sed: EmulatedCommand = {
         else if (c === 'e') {
           const v = j + 1 < a.length ? a.slice(j + 1) : args[++i]
           if (v === undefined) return null
-          scripts.push(argBytes(v))
+          scripts.push(utf8ToBytes(v))
           break
         } else return null
       }

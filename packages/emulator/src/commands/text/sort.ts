@@ -4,7 +4,8 @@
  * is not answered.
  */
 import type { EmulatedCommand } from '../../types'
-import { STRERROR, argBytes, quotef, readFileOperand, result, stdinText, textLocale } from './common'
+import { utf8ToBytes } from '../../bytes'
+import { STRERROR, quotef, readFileOperand, result, stdinText, textLocale } from './common'
 
 interface KeyFlags {
   numeric: boolean
@@ -171,7 +172,7 @@ export const sort: EmulatedCommand = {
     for (let i = 0; i < args.length; i++) {
       const a = args[i]!
       if (!options || a === '-' || a[0] !== '-') {
-        files.push(argBytes(a))
+        files.push(utf8ToBytes(a))
         continue
       }
       if (a === '--') {
@@ -185,7 +186,7 @@ export const sort: EmulatedCommand = {
           const v = j + 1 < a.length ? a.slice(j + 1) : args[++i]
           if (v === undefined) return null
           if (c === 't') {
-            const t = argBytes(v)
+            const t = utf8ToBytes(v)
             if (t.length !== 1 || (tab !== null && tab !== t)) return null
             tab = t
           } else {

@@ -5,7 +5,8 @@
  */
 import type { EmulatedCommand } from '../../types'
 import { classMembers } from '../../charclass'
-import { argBytes, result, stdinText, textLocale } from './common'
+import { utf8ToBytes } from '../../bytes'
+import { result, stdinText, textLocale } from './common'
 
 interface Parsed {
   chars: string
@@ -99,7 +100,7 @@ export const tr: EmulatedCommand = {
         del ||= a.includes('d')
         squeeze ||= a.includes('s')
       } else {
-        sets.push(argBytes(a))
+        sets.push(utf8ToBytes(a))
       }
     }
     const want = del ? (squeeze ? 2 : 1) : squeeze ? (sets.length === 2 ? 2 : 1) : 2

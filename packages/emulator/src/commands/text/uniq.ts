@@ -1,6 +1,7 @@
 /** GNU uniq (-c -d -u) over one input (a second operand, an output file, is not answered). */
 import type { EmulatedCommand } from '../../types'
-import { STRERROR, argBytes, quotef, readFileOperand, result, splitLines, stdinText, textLocale } from './common'
+import { utf8ToBytes } from '../../bytes'
+import { STRERROR, quotef, readFileOperand, result, splitLines, stdinText, textLocale } from './common'
 
 export const uniq: EmulatedCommand = {
   name: 'uniq',
@@ -13,7 +14,7 @@ export const uniq: EmulatedCommand = {
     let options = true
     for (const a of args) {
       if (!options || a === '-' || a[0] !== '-') {
-        operands.push(argBytes(a))
+        operands.push(utf8ToBytes(a))
         continue
       }
       if (a === '--') {

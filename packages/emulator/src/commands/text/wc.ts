@@ -4,7 +4,8 @@
  * inputs, and is at least 7 when an input is not a regular file (a pipe, a device).
  */
 import type { EmulatedCommand } from '../../types'
-import { argBytes, fileSize, rawName, readOperands, result, textLocale } from './common'
+import { utf8ToBytes } from '../../bytes'
+import { fileSize, rawName, readOperands, result, textLocale } from './common'
 
 interface Counts {
   lines: number
@@ -42,7 +43,7 @@ export const wc: EmulatedCommand = {
     let options = true
     for (const a of args) {
       if (!options || a === '-' || a[0] !== '-') {
-        files.push(argBytes(a))
+        files.push(utf8ToBytes(a))
         continue
       }
       if (a === '--') {
