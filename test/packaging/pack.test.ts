@@ -26,7 +26,7 @@ import * as path from 'node:path'
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 
 const ROOT = path.resolve(__dirname, '..', '..')
-const PACKAGES = ['core', 'fastify', 'express', 'cluster', 'bullmq', 'vm'] as const
+const PACKAGES = ['core', 'emulator', 'fastify', 'express', 'cluster', 'bullmq', 'vm'] as const
 const READMES = ['README.md', ...PACKAGES.map((p) => `packages/${p}/README.md`)]
 const REQUIRE = process.env['AAM_REQUIRE_VM'] === '1'
 const AAM_URL = 'https://github.com/apparmor-monkeys/apparmor-monkeys'
@@ -159,17 +159,20 @@ t.test('pack: each tarball is complete on its own', { skip: !reachable }, async 
       t.same(pkg['repository'], { type: 'git', url: `git+${AAM_URL}.git`, directory: `packages/${p}` })
       t.equal(pkg['homepage'], `${AAM_URL}/tree/main/packages/${p}#readme`)
       t.same(pkg['bugs'], { url: `${AAM_URL}/issues` })
-      t.ok(Array.isArray(pkg['keywords']) && pkg['keywords'].includes('apparmor'), 'keywords')
+      // The emulator knows nothing of AppArmor; its keywords say what it is.
+      t.ok(Array.isArray(pkg['keywords']) && pkg['keywords'].includes(p === 'emulator' ? 'child_process' : 'apparmor'), 'keywords')
+      if (p === 'emulator') t.same(pkg['dependencies'] ?? {}, {}, 'the emulator has no dependencies')
+      if (p === 'core') t.equal(pkg['dependencies']['@apparmor-monkeys/emulator'], `^${coreVersion}`, 'core depends on the emulator of its own release line')
       if (p === 'vm') {
         t.notOk(pkg['peerDependencies']?.['@apparmor-monkeys/core'] ?? pkg['dependencies']?.['@apparmor-monkeys/core'], 'the vm package does not need core')
         t.same(pkg['bin'], { 'apparmor-monkeys-vm': './dist/cli.js' })
         for (const f of ['init', 'stage2.sh', 'setup.sh', 'guest.cjs']) t.ok(fs.existsSync(path.join(dir, 'guest', f)), `guest/${f} is in the tarball`)
-      } else if (p !== 'core') {
-        t.equal(pkg['peerDependencies']['@apparmor-monkeys/core'], '>=0.1.0 <1.0.0', 'a peer range a core 0.2.0 still satisfies')
-        t.notOk(pkg['dependencies']?.['@apparmor-monkeys/core'], 'core is a peer, not a dependency')
-      } else {
+      } else if (p === 'core') {
         t.equal(pkg['peerDependencies']?.['@apparmor-monkeys/vm'], '>=0.1.0 <1.0.0', 'core: the vm package is a peer…')
         t.same(pkg['peerDependenciesMeta']?.['@apparmor-monkeys/vm'], { optional: true }, '…and optional')
+      } else if (p !== 'emulator') {
+        t.equal(pkg['peerDependencies']['@apparmor-monkeys/core'], '>=0.1.0 <1.0.0', 'a peer range a core 0.2.0 still satisfies')
+        t.notOk(pkg['dependencies']?.['@apparmor-monkeys/core'], 'core is a peer, not a dependency')
       }
       t.ok(fs.readFileSync(path.join(dir, 'README.md'), 'utf8').includes(`npm install @apparmor-monkeys/${p}`), 'the README has the install line')
       t.match(fs.readFileSync(path.join(dir, 'README.md'), 'utf8'), /\n\| @apparmor-monkeys\/\w+ \| .*Node\.js/, 'and a compatibility table')
@@ -297,8 +300,14 @@ import { startConfinedWorker } from '@apparmor-monkeys/bullmq'
 import { addConfineRule, confine, ErrorCodes, isAppArmorError, type ConfineReport } from '@apparmor-monkeys/core'
 import { adapterError, readOptions } from '@apparmor-monkeys/core/adapter'
 import { isVmError, runVm, setupVm, VmErrorCodes, type VmRunResult } from '@apparmor-monkeys/vm'
+import { answer, emulate, type EmulationRequest, type EmulationResult } from '@apparmor-monkeys/emulator'
 
 export async function typesOnly(): Promise<void> {
+  const request: EmulationRequest = { kind: 'exec', file: 'uname', args: ['-m'], argv0: 'uname', ctx: { env: {}, cwd: '/', uid: 0, gid: 0 } }
+  const emulated: EmulationResult | null = emulate(request)
+  const explained = answer(request)
+  const why: string | undefined = 'declined' in explained ? explained.reason : undefined
+  void [emulated?.stdout, why]
   const app = Fastify()
   await app.register(apparmorMonkeys, { profile: 'p', when: 'listen' })
   await app.register(plugin, { profile: 'p' })

@@ -1,5 +1,5 @@
 import * as path from 'node:path'
-import type { EmulationRequest, EmulationResult } from './emulate/types'
+import type { EmulationRequest, EmulationResult } from '@apparmor-monkeys/emulator'
 import type * as Errors from './errors'
 import type * as Validate from './kernel/validate'
 
@@ -105,7 +105,7 @@ export interface EnvConfig {
 // ---------------------------------------------------------------------------------------------
 // Defaults
 
-type EmulatorModule = typeof import('./emulate')
+type EmulatorModule = typeof import('@apparmor-monkeys/emulator')
 type ConfinerModule = typeof import('./confine/exec')
 
 let builtinEmulate: EmulateFn | undefined
@@ -113,7 +113,7 @@ let builtinConfiner: ExecConfiner | undefined
 
 /** The package's emulator, loaded on the first request (keeps the preload's import graph small). */
 export const defaultEmulate: EmulateFn = (request) => {
-  builtinEmulate ??= (require('./emulate') as EmulatorModule).emulate
+  builtinEmulate ??= (require('@apparmor-monkeys/emulator') as EmulatorModule).emulate
   return builtinEmulate(request)
 }
 

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
-import type { EmulationResult } from '../emulate/types'
-import { type SpawnCall, stdoutIsTTY } from './call'
+import type { EmulationResult } from '@apparmor-monkeys/emulator'
+import { type SpawnCall, idsOf, stdoutIsTTY } from './call'
 import { UV_EACCES, emulatedPid, endsProcess, signalName, writeToFd } from './emulated'
 import type { Engine } from './engine'
 import type { Emulability } from './policy'
@@ -79,7 +79,7 @@ function ownerOf(handle: ProcessHandle): OwnerChild | undefined {
 }
 
 export function asyncCall(options: AsyncSpawnOptions): SpawnCall {
-  return { api: 'spawn', file: options.file, argv: options.args, env: options.envPairs ?? process.env, cwd: options.cwd, stdoutIsTTY: stdoutIsTTY(options.stdio[1]) }
+  return { api: 'spawn', file: options.file, argv: options.args, env: options.envPairs ?? process.env, cwd: options.cwd, stdoutIsTTY: stdoutIsTTY(options.stdio[1]), ...idsOf(options) }
 }
 
 function isPlainPipe(s: AsyncStdio): boolean {

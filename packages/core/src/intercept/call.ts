@@ -1,6 +1,6 @@
 import * as path from 'node:path'
 import * as tty from 'node:tty'
-import type { ChildContext, EmulationRequest } from '../emulate/types'
+import type { ChildContext, EmulationRequest } from '@apparmor-monkeys/emulator'
 
 /**
  * One request to start a process: the normalized `file` and argv (argv[0] first) that Node
@@ -25,6 +25,26 @@ export interface SpawnCall {
    * (`lsb_release`) are not answered.
    */
   readonly stdoutIsTTY?: boolean
+  /** spawn's `uid`/`gid` options, when given: the child's ids (path rules resolve with them). */
+  readonly uid?: number
+  readonly gid?: number
+}
+
+/** spawn's `uid`/`gid` options as SpawnCall fields (absent when not given). */
+export function idsOf(options: { readonly uid?: number | undefined; readonly gid?: number | undefined }): { uid?: number; gid?: number } {
+  return { ...(typeof options.uid === 'number' ? { uid: options.uid } : {}), ...(typeof options.gid === 'number' ? { gid: options.gid } : {}) }
+}
+
+/**
+ * The credentials the child execs with: spawn's uid/gid when given (libuv then drops the
+ * supplementary groups with setgroups(0), which only root may do), else ours (effective ids,
+ * what exec checks, and our groups).
+ */
+export function execCredentials(call: SpawnCall): { uid: number; gid: number; groups: readonly number[] } {
+  if (process.geteuid === undefined || process.getegid === undefined || process.getgroups === undefined) return { uid: 0, gid: 0, groups: [] }
+  const euid = process.geteuid()
+  if (call.uid === undefined && call.gid === undefined) return { uid: euid, gid: process.getegid(), groups: process.getgroups() }
+  return { uid: call.uid ?? euid, gid: call.gid ?? process.getegid(), groups: euid === 0 ? [] : process.getgroups() }
 }
 
 /**

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { commandWords } from '@apparmor-monkeys/emulator'
 import { AppArmorError, ErrorCodes } from '../errors'
 import type { LogTarget } from '../options'
 import type { ExecEvent } from './diagnostics'
-import { commandWords } from './programs'
 
 /**
  * The decision log (`APPARMOR_MONKEYS_LOG`, option `log`): one JSON object per line,

@@ -1,9 +1,7 @@
-import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { ChildContext, EmulationResult } from '../emulate/types'
+import { type ChildContext, type EmulationResult, SHELL_BUILTINS, commandWords, execvpTarget } from '@apparmor-monkeys/emulator'
 import type { CommandRule, Decision, ResolvedInterceptOptions } from '../options'
-import { type CallShape, type SpawnCall, commandLine, contextOf, emulationRequest, envValue } from './call'
-import { SHELL_BUILTINS, commandWords } from './programs'
+import { type CallShape, type SpawnCall, commandLine, contextOf, emulationRequest, envValue, execCredentials } from './call'
 
 /**
  * The decision for one request, in this order (the first that applies wins):
@@ -111,24 +109,15 @@ class Programs {
     return this.completeLine
   }
 
-  /** A bare word's path on the child's PATH (what execvp would run), memoized per request. */
+  /**
+   * The file a word would exec as (execvp's search on the child's PATH from the child's cwd,
+   * with the child's credentials: the emulator's resolver), memoized per request.
+   */
   pathOf(word: string): string | undefined {
     if (this.resolved.has(word)) return this.resolved.get(word)
     const cwd = this.call.cwd === undefined || this.call.cwd === null ? process.cwd() : path.resolve(this.call.cwd)
     const searchPath = envValue(this.call.env, 'PATH') ?? '/usr/bin:/bin'
-    let found: string | undefined
-    for (const dir of searchPath.split(':')) {
-      const candidate = path.resolve(cwd, dir, word)
-      try {
-        fs.accessSync(candidate, fs.constants.X_OK)
-        if (fs.statSync(candidate).isFile()) {
-          found = candidate
-          break
-        }
-      } catch {
-        // not here
-      }
-    }
+    const found = execvpTarget(word, searchPath, cwd, execCredentials(this.call)) ?? undefined
     this.resolved.set(word, found)
     return found
   }

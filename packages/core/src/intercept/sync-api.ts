@@ -1,7 +1,7 @@
 import * as util from 'node:util'
 import { constants } from 'node:os'
-import type { EmulationResult } from '../emulate/types'
-import { type EnvObject, type SpawnCall, stdoutIsTTY } from './call'
+import type { EmulationResult } from '@apparmor-monkeys/emulator'
+import { type EnvObject, type SpawnCall, idsOf, stdoutIsTTY } from './call'
 import type { Engine } from './engine'
 import type { Verdict } from './policy'
 import { type RawSyncResult, type SyncSpawnOptions, type SyncStdio, deniedSyncResult, emulatedSyncResult, syncEmulability } from './sync'
@@ -162,7 +162,7 @@ function normalize(file: unknown, args: unknown, rawOptions: unknown): Normalize
 }
 
 function apiCall(n: Normalized): SpawnCall {
-  return { api: 'spawnSync', file: n.options.file, argv: n.options.args, env: n.env, cwd: n.options.cwd, stdoutIsTTY: stdoutIsTTY(n.options.stdio[1]) }
+  return { api: 'spawnSync', file: n.options.file, argv: n.options.args, env: n.env, cwd: n.options.cwd, stdoutIsTTY: stdoutIsTTY(n.options.stdio[1]), ...idsOf(n.options) }
 }
 
 let nullOutputSeen: { value: null | undefined } | undefined

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import type { EmulationResult } from '../emulate/types'
-import { type SpawnCall, stdoutIsTTY } from './call'
+import type { EmulationResult } from '@apparmor-monkeys/emulator'
+import { type SpawnCall, idsOf, stdoutIsTTY } from './call'
 import { UV_EACCES, UV_ENOBUFS, emulatedPid, writeToFd } from './emulated'
 import type { Engine } from './engine'
 import type { Emulability, Verdict } from './policy'
@@ -49,7 +49,7 @@ export interface RawSyncResult {
 export type NativeSyncSpawn = (options: SyncSpawnOptions) => RawSyncResult
 
 export function syncCall(options: SyncSpawnOptions): SpawnCall {
-  return { api: 'spawnSync', file: options.file, argv: options.args, env: options.envPairs ?? process.env, cwd: options.cwd, stdoutIsTTY: stdoutIsTTY(options.stdio[1]) }
+  return { api: 'spawnSync', file: options.file, argv: options.args, env: options.envPairs ?? process.env, cwd: options.cwd, stdoutIsTTY: stdoutIsTTY(options.stdio[1]), ...idsOf(options) }
 }
 
 /** A directory the child could chdir into (real spawns fail with ENOENT/EACCES otherwise). */

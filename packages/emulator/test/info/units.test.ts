@@ -1,0 +1,86 @@
+import t from 'tap'
+import { glibcCpuCount, parseCpuList, parseCpuMask } from '../../src/commands/info/cpulist'
+import { numericKey } from '../../src/commands/info/getent'
+import { gnuGetopt, type LongOption } from '../../src/commands/info/getopt'
+import { glibcBannerVersion, muslLoader } from '../../src/commands/info/libc'
+import { printAssignment } from '../../src/commands/info/locale'
+import { explodeLocaleName, localeCandidates, normalizeCodeset } from '../../src/commands/info/locale-resolve'
+import { distributorId, parseOsRelease } from '../../src/commands/info/lsb-release'
+import { parseOmpThreads } from '../../src/commands/info/nproc'
+import { parseAuxv, parseStatusIds } from '../../src/commands/info/view'
+import { pathElements } from '../../src/commands/info/which'
+
+t.test('getopt_long', async (t) => {
+  const longs: LongOption[] = [
+    { name: 'kernel-name', arg: 'none', key: 's' },
+    { name: 'kernel-release', arg: 'none', key: 'r' },
+    { name: 'ignore', arg: 'required', key: 'i' },
+    { name: 'sysname', arg: 'none', key: 's' },
+  ]
+  t.same(gnuGetopt(['-sr', 'x', '--kernel-n'], 'sri:', longs, {}), { options: [{ key: 's', value: undefined }, { key: 'r', value: undefined }, { key: 's', value: undefined }], operands: ['x'] }, 'permutes')
+  t.same(gnuGetopt(['-s', 'x', '-r'], 'sr', longs, { POSIXLY_CORRECT: '' })?.operands, ['x', '-r'], 'POSIXLY_CORRECT stops at the first operand')
+  t.equal(gnuGetopt(['--kernel'], 'sr', longs, {}), undefined, 'ambiguous prefix')
+  t.same(gnuGetopt(['--ig=3', '-i', '4', '-i5'], 'i:', longs, {})?.options.map((o) => o.value), ['3', '4', '5'])
+  t.equal(gnuGetopt(['-i'], 'i:', longs, {}), undefined, 'missing argument')
+  t.equal(gnuGetopt(['--sysname=x'], 's', longs, {}), undefined, 'argument to a flag')
+  t.equal(gnuGetopt(['-x'], 's', longs, {}), undefined, 'unknown option')
+  t.same(gnuGetopt(['--', '-s'], 's', longs, {})?.operands, ['-s'])
+  t.same(gnuGetopt(['-'], 's', longs, {})?.operands, ['-'])
+})
+
+t.test('CPU lists and masks', async (t) => {
+  t.same(parseCpuList('0-2,5\n'), [0, 1, 2, 5])
+  t.equal(parseCpuList('0-2,'), undefined)
+  t.equal(glibcCpuCount('0-3,8-9\n'), 6)
+  t.equal(glibcCpuCount('3-1,4\n'), 1, 'a reversed range counts nothing')
+  t.equal(glibcCpuCount('\n'), undefined)
+  t.same([...(parseCpuMask('00000000,00000003\n') ?? [])], [0, 1])
+  t.same([...(parseCpuMask('1,00000000') ?? [])], [32])
+})
+
+t.test('locale names', async (t) => {
+  t.equal(normalizeCodeset('UTF-8'), 'utf8')
+  t.equal(normalizeCodeset('8859-1'), 'iso88591')
+  t.same(localeCandidates('C.UTF-8'), ['C.UTF-8', 'C.utf8', 'C'])
+  t.same(localeCandidates('C.utf8@euro'), ['C.utf8@euro', 'C@euro', 'C.utf8', 'C'])
+  t.same(localeCandidates('de_DE.UTF-8'), ['de_DE.UTF-8', 'de_DE.utf8', 'de_DE', 'de.UTF-8', 'de.utf8', 'de'])
+  t.same(localeCandidates('_x'), ['_x'], 'no language: the name as it is')
+  t.equal(explodeLocaleName('C.').codeset, '')
+  t.equal(printAssignment('LANG', 'a b$"`\\\'~', false), 'LANG=a\\ b\\$\\"\\`\\\\\\\'\\~\n')
+  t.equal(printAssignment('LC_CTYPE', 'a b$"`\\', true), 'LC_CTYPE="a b\\$\\"\\`\\\\"\n')
+})
+
+t.test('small parsers', async (t) => {
+  t.same(pathElements('/a:/b'), ['/a', '/b'])
+  t.same(pathElements('/a:'), ['/a', ''], 'a trailing colon is the working directory')
+  t.same(pathElements('/a::'), ['/a', ''])
+  t.same(pathElements(':'), [''])
+  t.same(pathElements(''), [])
+  t.equal(numericKey('00'), 0)
+  t.equal(numericKey(' +7'), 7)
+  t.equal(numericKey('-1'), 4294967295)
+  t.equal(numericKey('4294967296'), 0)
+  t.equal(numericKey('18446744073709551616'), 4294967295, 'strtoul saturates')
+  t.equal(numericKey('1a'), undefined)
+  t.equal(parseOmpThreads(' 3 '), 3n)
+  t.equal(parseOmpThreads('3,2'), 3n)
+  t.equal(parseOmpThreads('+3'), 0n)
+  t.equal(parseOmpThreads('99999999999999999999'), (1n << 64n) - 1n)
+  t.same(parseOsRelease('# c\nID=debian\nNAME="Debian \\"GNU\\""\nX=\'a b\'\n'), new Map([['ID', 'debian'], ['NAME', 'Debian "GNU"'], ['X', 'a b']]))
+  t.equal(parseOsRelease('ID=$(id)\n'), undefined)
+  t.equal(parseOsRelease('ID=a b\n'), undefined)
+  t.equal(distributorId('debian', 'Debian GNU/Linux'), 'Debian')
+  t.equal(distributorId('arch', 'Arch'), 'Arch')
+  t.equal(distributorId('opensuse', 'openSUSE'), 'openSUSE', 'NAME wins when it is ID in another case')
+  t.equal(distributorId('', undefined), '')
+  t.equal(glibcBannerVersion(Buffer.from('\0GNU C Library (Ubuntu GLIBC 2.35-0ubuntu3) stable release version 2.35.\nCopyright')), '2.35')
+  t.equal(glibcBannerVersion(Buffer.from('GNU C Library without a version')), undefined)
+  t.equal(muslLoader(Buffer.from('musl libc (aarch64)\nVersion %s\nDynamic Program Loader\nUsage: %s [options] [--] pathname%s\n\0\x001.2.4\0'))?.arch, 'aarch64')
+  t.same(parseStatusIds('Uid:\t5\t5\t5\t5\nGid:\t6\t6\t6\t6\nGroups:\t6 7 \n'), { uid: 5, gid: 6, groups: [6, 7] })
+  const aux = Buffer.alloc(48)
+  aux.writeBigUInt64LE(6n, 0)
+  aux.writeBigUInt64LE(4096n, 8)
+  aux.writeBigUInt64LE(17n, 16)
+  aux.writeBigUInt64LE(100n, 24)
+  t.same(parseAuxv(aux), new Map([[6, 4096n], [17, 100n]]))
+})

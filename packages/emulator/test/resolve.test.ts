@@ -1,0 +1,130 @@
+import t from 'tap'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import { canExecute, clearResolveCache, execvpTarget, isSystemBinary, lookupCommand, lookupInPath } from '../src/resolve'
+
+const uid = process.getuid!()
+const gid = process.getgid!()
+
+function exe(file: string, body = '#!/bin/sh\n'): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  fs.writeFileSync(file, body)
+  fs.chmodSync(file, 0o755)
+}
+
+t.test('PATH search order and revalidation of cached answers', (t) => {
+  const root = t.testdir({})
+  const a = path.join(root, 'a')
+  const b = path.join(root, 'b')
+  fs.mkdirSync(a)
+  exe(path.join(b, 'tool'))
+  const PATH = `${a}:${b}`
+  const first = lookupInPath('tool', PATH, root, { uid, gid })
+  t.same(first, { kind: 'found', file: `${b}/tool`, real: `${b}/tool` })
+  // A file appearing earlier on PATH wins at once (the cached hit is not trusted).
+  exe(path.join(a, 'tool'))
+  t.same(lookupInPath('tool', PATH, root, { uid, gid }), { kind: 'found', file: `${a}/tool`, real: `${a}/tool` })
+  // Replaced by a symlink elsewhere: a new inode, so a new realpath.
+  fs.rmSync(path.join(a, 'tool'))
+  exe(path.join(root, 'elsewhere/tool2'))
+  fs.symlinkSync(path.join(root, 'elsewhere/tool2'), path.join(a, 'tool'))
+  t.same(lookupInPath('tool', PATH, root, { uid, gid }), { kind: 'found', file: `${a}/tool`, real: `${root}/elsewhere/tool2` })
+  // Gone everywhere: missing, never a stale hit.
+  fs.rmSync(path.join(a, 'tool'))
+  fs.rmSync(path.join(b, 'tool'))
+  t.same(lookupInPath('tool', PATH, root, { uid, gid }), { kind: 'missing' })
+  exe(path.join(b, 'tool'))
+  t.same(lookupInPath('tool', PATH, root, { uid, gid }).kind, 'found')
+  t.end()
+})
+
+t.test('things that would not simply run are unclear', (t) => {
+  const root = t.testdir({})
+  fs.mkdirSync(path.join(root, 'd/tool'), { recursive: true })
+  t.same(lookupInPath('tool', path.join(root, 'd'), root, { uid, gid }), { kind: 'unclear' })
+  fs.writeFileSync(path.join(root, 'plain'), 'x')
+  fs.chmodSync(path.join(root, 'plain'), 0o644)
+  t.same(lookupInPath('plain', root, root, { uid, gid }), { kind: 'unclear' })
+  // A PATH entry that is a file: ENOTDIR counts as absent.
+  t.same(lookupInPath('x', path.join(root, 'plain'), root, { uid, gid }), { kind: 'missing' })
+  t.end()
+})
+
+t.test('relative and empty PATH entries are taken from the cwd', (t) => {
+  const root = t.testdir({})
+  exe(path.join(root, 'bin/tool'))
+  exe(path.join(root, 'here'))
+  t.same(lookupInPath('tool', 'bin', root, { uid, gid }), { kind: 'found', file: 'bin/tool', real: `${root}/bin/tool` })
+  t.same(lookupInPath('here', ':/nonexistent', root, { uid, gid }), { kind: 'found', file: 'here', real: `${root}/here` })
+  // The same PATH from another cwd is another question.
+  t.same(lookupInPath('tool', 'bin', '/', { uid, gid }), { kind: 'missing' })
+  t.end()
+})
+
+t.test('paths with a slash', (t) => {
+  const root = t.testdir({})
+  exe(path.join(root, 'x'))
+  t.same(lookupCommand('./x', '/usr/bin', root, { uid, gid }), { kind: 'found', file: './x', real: `${root}/x` })
+  t.same(lookupCommand('./nope', '/usr/bin', root, { uid, gid }), { kind: 'missing' })
+  clearResolveCache()
+  t.same(lookupCommand('./x', '/usr/bin', root, { uid, gid }).kind, 'found')
+  t.end()
+})
+
+t.test('system binaries', (t) => {
+  t.ok(isSystemBinary('/usr/bin/cat', 'cat'))
+  t.ok(isSystemBinary('/usr/sbin/ldconfig', 'ldconfig'))
+  t.ok(isSystemBinary('/usr/bin/which.debianutils', 'which'))
+  t.notOk(isSystemBinary('/usr/local/bin/cat', 'cat'))
+  t.notOk(isSystemBinary('/usr/bin/mawk', 'awk'))
+  t.notOk(isSystemBinary('/usr/bin/cat', 'tac'))
+  t.end()
+})
+
+t.test('exec permission as the kernel grants it', (t) => {
+  const file = (mode: number, owner = 1000, group = 1000) => ({ mode: 0o100000 | mode, uid: owner, gid: group })
+  t.equal(canExecute(file(0o001), { uid: 0, gid: 0 }), true, 'root: any x bit')
+  t.equal(canExecute(file(0o644), { uid: 0, gid: 0 }), false, 'root: no x bit, no exec')
+  t.equal(canExecute(file(0o011), { uid: 1000, gid: 5 }), false, 'the owner gets the owner bits only')
+  t.equal(canExecute(file(0o710), { uid: 2000, gid: 1000 }), true, 'primary group')
+  t.equal(canExecute(file(0o710), { uid: 2000, gid: 7, groups: [1000] }), true, 'supplementary group')
+  t.equal(canExecute(file(0o701), { uid: 2000, gid: 7, groups: [1000] }), false, 'a group member gets the group bits, not the other bits')
+  t.equal(canExecute(file(0o701), { uid: 2000, gid: 7, groups: [] }), true, 'others')
+  t.equal(canExecute(file(0o710), { uid: 2000, gid: 7 }), undefined, 'groups unknown and they decide: no answer')
+  t.equal(canExecute(file(0o711), { uid: 2000, gid: 7 }), true, 'groups unknown but group and other agree')
+  t.end()
+})
+
+t.test('execvpTarget: what a child with these ids would run (compared with real spawns)', { skip: uid !== 0 && 'needs root (spawn with uid)' }, (t) => {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process')
+  const os = require('node:os') as typeof import('node:os')
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aam-resolve-'))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  fs.chmodSync(root, 0o755)
+  const make = (sub: string, mode: number, group = 0) => {
+    fs.mkdirSync(path.join(root, sub), { mode: 0o755 })
+    const f = path.join(root, sub, 'tool')
+    fs.writeFileSync(f, `#!/bin/sh\necho ${sub}\n`)
+    fs.chmodSync(f, mode)
+    fs.chownSync(f, 0, group)
+    return f
+  }
+  make('owner-only', 0o700)
+  make('group-only', 0o750, 4242)
+  fs.mkdirSync(path.join(root, 'is-a-dir'))
+  fs.mkdirSync(path.join(root, 'is-a-dir', 'tool'))
+  make('everybody', 0o755)
+  const PATH = ['owner-only', 'group-only', 'is-a-dir', 'everybody'].map((d) => path.join(root, d)).join(':')
+  const cases: { name: string; uid: number; gid: number; groups: number[] }[] = [
+    { name: 'root', uid: 0, gid: 0, groups: [] },
+    { name: 'uid 4242 in group 4242', uid: 4242, gid: 4242, groups: [] },
+    { name: 'nobody', uid: 65534, gid: 65534, groups: [] },
+  ]
+  for (const c of cases) {
+    const real = spawnSync('tool', [], { env: { PATH }, uid: c.uid, gid: c.gid, encoding: 'utf8' })
+    const target = execvpTarget('tool', PATH, '/', c)
+    t.equal(target === undefined || target === null ? '' : path.basename(path.dirname(target)) + '\n', real.stdout, `${c.name}: ${real.stdout.trim()}`)
+  }
+  t.equal(execvpTarget('nothing-here', PATH, '/', { uid: 0, gid: 0 }), undefined)
+  t.end()
+})

@@ -1,0 +1,103 @@
+import t from 'tap'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import type { ChildContext } from '../src/types'
+import { difference, makeTree, runEmulated, runReal } from './harness'
+
+/**
+ * The causes of silent wrong answers found by an independent differential fuzz (issue 14), one
+ * line each, compared with the real command on this machine. `exact`: must be answered and
+ * equal byte for byte; `decline`: must not be answered (the real command runs); `agree`:
+ * either, but never different.
+ */
+type Expect = 'exact' | 'decline' | 'agree'
+
+const root = makeTree(
+  fs.realpathSync(t.testdir({})),
+  {
+    f1: 'alpha 1\nbeta 2\naa b\n',
+    f2: 'no final newline\nlast',
+    e: '',
+    g: 'root g: the lexical answer (wrong)\n',
+    'd/g': 'd/g: reached through the link\n',
+    'd/sub/h': 'h\n',
+  },
+  { ld: 'd/sub', lf: 'f1', loop: 'loop', me: '/proc/self', cwdlink: 'd/sub' },
+)
+
+const env = { ...process.env, LANG: 'C.UTF-8', LC_ALL: undefined, LANGUAGE: undefined, POSIXLY_CORRECT: undefined }
+const ctx: ChildContext = { env, cwd: root, uid: process.getuid!(), gid: process.getgid!() }
+const linked: ChildContext = { ...ctx, env: { ...env, PWD: path.join(root, 'cwdlink') }, cwd: path.join(root, 'cwdlink') }
+
+const CASES: Record<string, readonly (readonly [string, Expect] | readonly [string, Expect, ChildContext])[]> = {
+  '1. paths resolve like the kernel': [
+    ['cat f1/', 'exact'], ['cat f1/.', 'exact'], ['cat f1//', 'exact'], ['cat f1/..', 'exact'], ['cat lf/', 'exact'],
+    ['cat ld/../g', 'exact'], ['cat ld/..//g ld/./h ld//h', 'exact'], ['tail -c2 nosuch/../f1', 'exact'],
+    ['cat d/nosuch/../g', 'exact'], ['cat loop loop/x', 'exact'], ['cat ../g', 'exact', linked], ['cat ../../f1', 'exact', linked],
+    ['wc -l ../g', 'exact', linked], ['wc -l f1/ f1', 'exact'], ['grep a f1/ f1', 'exact'], ['sed p f1/.', 'exact'],
+    ['sort f1//', 'exact'], ['cut -c1 f1/', 'exact'], ['uniq lf/', 'exact'], ['head -n1 f1/', 'exact'],
+    ['cat < f1/', 'exact'], ['cat < ld/../g', 'exact'], ['cat < ../g', 'exact', linked], ['echo ld/../*', 'exact'],
+    [`cat ${root}/ld/../g`, 'exact'], [`cat ${root}/f1/`, 'exact'],
+  ],
+  '2. process-relative files are never read in process': [
+    ['cat /proc/self/comm', 'decline'], ['cat /proc/self/status', 'decline'], ['cat /proc/self/cmdline', 'decline'],
+    ['cat /proc/self/environ', 'decline'], ['cat /proc/self/stat', 'decline'], ['cat /proc/thread-self/comm', 'decline'],
+    [`cat /proc/${process.pid}/comm`, 'decline'], ['cat /proc/./self/comm', 'decline'], ['cat /proc//self/../self/comm', 'decline'],
+    ['cat me/comm', 'decline'], ['cat /dev/stdin', 'decline'], ['cat /dev/stdout', 'decline'], ['cat /dev/fd/0', 'decline'],
+    ['head -c120 /dev/fd/18', 'decline'], ['cat /proc/self/fd/1', 'decline'], ['cat /proc/net/dev', 'decline'],
+    ['wc -c /dev/stdin', 'decline'], ['cat < /proc/self/comm', 'decline'], ['echo /proc/self/fd/*', 'decline'],
+    ['cat /proc/keys', 'decline'], ['cat /proc/key-users', 'decline'], ['cat /proc/version', 'exact'],
+  ],
+  '3. grep: matchers and regex syntax': [
+    ['egrep -F a f1', 'exact'], ['grep -E -F a f1', 'exact'], ['grep -F -G a f1', 'exact'], ['grep -e a -EF f1', 'exact'],
+    ['grep -E nosuch -F a f1', 'exact'], ['grep --extended-regexp -F a f1', 'exact'], ['egrep -E a f1', 'exact'], ['grep -G -G a f1', 'exact'],
+    ["grep '[:alpha:]' f1", 'decline'], ["grep 'x[:space:]' f1", 'decline'], ["grep '[a-c-e]' f1", 'decline'],
+    ["grep '[[:alpha:]-z]' f1", 'decline'], ["grep '[z-a]' f1", 'decline'], ["grep '[a-]' f1", 'exact'], ["grep '[:a]' f1", 'decline'],
+    ["grep -E '(^.+([a-c]?|c)){,2}bb' f1", 'decline'], ["grep -E '(a$)' f1", 'decline'], ["grep -E 'a^b' f1", 'decline'],
+    ["grep '\\(^a\\)' f1", 'decline'], ["grep -E '(a|b)\\1' f1", 'decline'], ["grep -E '(\\<a)' f1", 'decline'],
+    ["grep -E '^(a|b)' f1", 'exact'], ["grep 'a\\>' f1", 'exact'], ["grep -E 'b$|^a' f1", 'exact'],
+  ],
+  '4. head and tail argument forms': [
+    ['tail -1 -v f1', 'exact'], ['tail -2 f1 f2', 'exact'], ['tail -v -1 f1', 'exact'], ['tail -1 -- f1 f2', 'exact'],
+    ['tail -1 f1', 'exact'], ['tail -1 -- f1', 'exact'], ['tail -2c f1', 'exact'], ['tail -n 0 nosuch', 'exact'],
+    ['tail -c -0 nosuch', 'exact'], ['tail -n 0 -v f1 f2', 'exact'], ['tail -0 f1', 'exact'], ['tail -c +2 -n 2 f1', 'exact'],
+    ['tail -n +2 -n 1 f1 f2', 'exact'], ['head -n 0 -v f1 f2', 'exact'], ['head -c 0 f1 f2', 'exact'], ['head -n 0 nosuch', 'exact'],
+  ],
+  '5. sed: s flags and files without a final newline': [
+    ['sed s/a/b/gg f1', 'exact'], ['sed s/a/b/pp f1', 'exact'], ['sed -n s/a/b/gpg f1', 'exact'], ['sed s/a/b/gp f1', 'exact'],
+    ['sed p f2 /dev/null', 'exact'], ['sed p f2 e', 'exact'], ['sed p f2 f1', 'exact'], ['sed -n \\$p f2 e', 'exact'],
+    ['sed s/a/X/ f2 f2', 'exact'], ["sed 's/a*\\B/X/g' f1", 'decline'], ['sed -e s/a/b/gg -e p f1', 'agree'],
+  ],
+  '7. loader variables': [
+    ['LD_PRELOAD=/nonexistent.so cat f1', 'decline'], ['export LD_DEBUG=files; cat e', 'decline'],
+    ['LD_LIBRARY_PATH=/nonexistent cat f1', 'decline'], ['LD_PRELOAD=/nonexistent.so echo hi', 'exact'],
+  ],
+  '8. tr octal escapes and backquote line numbers': [
+    ["printf a | tr a '\\400'", 'exact'], ["printf a | tr a '\\777'", 'exact'], ["printf a | tr '\\4000' x", 'exact'],
+    ["printf a | tr a '\\377'", 'agree'], ['echo a\necho b\necho `nosuch`', 'exact'], ['true\necho `nosuch`', 'exact'],
+    ['echo 1\n\n`nosuch2`; echo $?', 'exact'], ['true\necho "`nosuch`"', 'exact'], ['true\necho $(nosuch)', 'exact'],
+    ['true\nx=`nosuch`', 'exact'],
+  ],
+}
+
+for (const [title, cases] of Object.entries(CASES)) {
+  t.test(title, (tt) => {
+    for (const [script, expect, c] of cases) {
+      const cx = c ?? ctx
+      const where = c === linked ? ' (cwd: a symlink to d/sub)' : ''
+      const emu = runEmulated(script, cx)
+      if (emu === null) {
+        if (expect === 'exact') tt.fail(`not answered: ${JSON.stringify(script)}${where}`)
+        else tt.pass(`declined: ${JSON.stringify(script)}${where}`)
+        continue
+      }
+      if (expect === 'decline') {
+        tt.fail(`answered, must be declined: ${JSON.stringify(script)}${where}`)
+        continue
+      }
+      const d = difference(runReal(script, cx), emu)
+      tt.equal(d, null, `${JSON.stringify(script)}${where}`)
+    }
+    tt.end()
+  })
+}
