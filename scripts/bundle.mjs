@@ -129,6 +129,8 @@ async function bundleAll(check) {
       outfile: bundleFile,
       bundle: true,
       platform: 'node',
+      // Other packages (a workspace package included) stay `require`s: one copy per process.
+      packages: 'external',
       format: 'cjs',
       target: 'node20',
       sourcemap: true,
