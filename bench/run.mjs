@@ -10,6 +10,8 @@
 //     bar: string,         // '≤ 1.05' (ratio = candidate/baseline, lower is better) or
 //                          // '≥ 500' (ratio = baseline/candidate, a speed-up)
 //     pass: boolean,
+//     unit?: string,       // set (e.g. 'MiB') when baseline/candidate are not ms: ratio is then
+//                          // candidate - baseline in that unit, and `bar` says so
 //   }>>
 //
 // and interleaves its A/B rounds (A, B, A, B, … with the order swapped every round) so that
@@ -43,7 +45,10 @@ for (const file of files) {
 if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`)
 else {
   const fmt = (ms) => (Number.isNaN(ms) ? '-' : ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`)
-  const table = [['bench', 'measure', 'baseline', 'candidate', 'ratio', 'bar', ''], ...rows.map((r) => [r.file.replace(/\.mjs$/, ''), r.name, fmt(r.baseline), fmt(r.candidate), r.ratio.toFixed(r.ratio >= 100 ? 0 : 3), r.bar, r.pass ? 'pass' : 'FAIL'])]
+  // A row with `unit` (e.g. 'MiB') shows its values in that unit, and its ratio is a difference in it.
+  const value = (r, v) => (r.unit === undefined ? fmt(v) : `${v.toFixed(1)} ${r.unit}`)
+  const ratio = (r) => (r.unit === undefined ? r.ratio.toFixed(r.ratio >= 100 ? 0 : 3) : `${r.ratio >= 0 ? '+' : ''}${r.ratio.toFixed(2)} ${r.unit}`)
+  const table = [['bench', 'measure', 'baseline', 'candidate', 'ratio', 'bar', ''], ...rows.map((r) => [r.file.replace(/\.mjs$/, ''), r.name, value(r, r.baseline), value(r, r.candidate), ratio(r), r.bar, r.pass ? 'pass' : 'FAIL'])]
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => String(row[i]).length)))
   for (const row of table) process.stdout.write(`${row.map((c, i) => String(c).padEnd(widths[i])).join('  ').trimEnd()}\n`)
 }

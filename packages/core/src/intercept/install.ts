@@ -125,7 +125,8 @@ function replaceSyncExports(restore: (() => void)[], mode: ApiLayerMode): void {
   const cp = require('node:child_process') as SyncExports
   const original: SyncExports = { spawnSync: cp.spawnSync, execSync: cp.execSync, execFileSync: cp.execFileSync }
   const replacements = runtime().syncApiReplacements(original, currentEngine, mode)
-  const { syncBuiltinESMExports } = require('node:module') as typeof import('node:module')
+  const loader = cjsLoader()
+  const syncBuiltinESMExports = (): void => loader.syncBuiltinESMExports?.()
   // Undone in reverse order: the ESM named exports are synced again after the exports are back.
   restore.push(() => syncBuiltinESMExports())
   for (const key of ['spawnSync', 'execSync', 'execFileSync'] as const) restore.push(patch(cp, key, replacements[key]))
@@ -138,6 +139,22 @@ function childProcessLoaded(): boolean {
 
 type LoadFn = (request: unknown, ...rest: unknown[]) => unknown
 
+interface CjsLoader {
+  _load: LoadFn
+  syncBuiltinESMExports?: () => void
+}
+
+/**
+ * The CommonJS loader (Module). `module.constructor` is the loader Node already runs; requiring
+ * `node:module` instead would load that builtin (and its ESM parts) into a process that may
+ * never need them. Falls back to `node:module` when the shape is not the one expected.
+ */
+function cjsLoader(): CjsLoader {
+  const ctor = (module as unknown as { constructor?: Partial<CjsLoader> }).constructor
+  if (typeof ctor?._load === 'function' && typeof ctor.syncBuiltinESMExports === 'function') return ctor as CjsLoader
+  return require('node:module') as unknown as CjsLoader
+}
+
 /**
  * Runs `then` right after the first `require()` of builtin `name` (bare or `node:`) returns,
  * before the caller sees the exports: `const { execSync } = require('child_process')` then
@@ -146,7 +163,7 @@ type LoadFn = (request: unknown, ...rest: unknown[]) => unknown
  * it stays in that chain and passes calls through.
  */
 function onFirstRequire(name: string, then: () => void, restore: (() => void)[]): void {
-  const Module = require('node:module') as unknown as { _load: LoadFn }
+  const Module = cjsLoader()
   const original = Module._load
   let pending = true
   const unhook = (): void => {

@@ -1,8 +1,11 @@
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import t from 'tap'
 import { glibcCpuCount, parseCpuList, parseCpuMask } from '../../src/commands/info/cpulist'
 import { numericKey } from '../../src/commands/info/getent'
 import { gnuGetopt, type LongOption } from '../../src/commands/info/getopt'
-import { glibcBannerVersion, muslLoader } from '../../src/commands/info/libc'
+import { elfRodata, glibcBannerVersion, muslLoader } from '../../src/commands/info/libc'
 import { printAssignment } from '../../src/commands/info/locale'
 import { explodeLocaleName, localeCandidates, normalizeCodeset } from '../../src/commands/info/locale-resolve'
 import { distributorId, parseOsRelease } from '../../src/commands/info/lsb-release'
@@ -83,4 +86,50 @@ t.test('small parsers', async (t) => {
   aux.writeBigUInt64LE(17n, 16)
   aux.writeBigUInt64LE(100n, 24)
   t.same(parseAuxv(aux), new Map([[6, 4096n], [17, 100n]]))
+})
+
+/** A minimal ELF64 little-endian file: sections null, .text, .rodata, .shstrtab. */
+function elf64(rodata: Buffer, cls = 2): Buffer {
+  const names = Buffer.from('\0.text\0.rodata\0.shstrtab\0', 'latin1')
+  const text = Buffer.from('GNU C Library (decoy) stable release version 1.0.\n\0', 'latin1')
+  const textOff = 64
+  const rodataOff = textOff + text.length
+  const namesOff = rodataOff + rodata.length
+  const shoff = namesOff + names.length
+  const sh = Buffer.alloc(4 * 64)
+  const section = (i: number, name: number, offset: number, size: number) => {
+    sh.writeUInt32LE(name, i * 64)
+    sh.writeBigUInt64LE(BigInt(offset), i * 64 + 0x18)
+    sh.writeBigUInt64LE(BigInt(size), i * 64 + 0x20)
+  }
+  section(1, 1, textOff, text.length)
+  section(2, 7, rodataOff, rodata.length)
+  section(3, 15, namesOff, names.length)
+  const eh = Buffer.alloc(64)
+  eh.write('\x7fELF', 0, 'latin1')
+  eh[4] = cls
+  eh[5] = 1
+  eh.writeBigUInt64LE(BigInt(shoff), 0x28)
+  eh.writeUInt16LE(64, 0x3a)
+  eh.writeUInt16LE(4, 0x3c)
+  eh.writeUInt16LE(3, 0x3e)
+  return Buffer.concat([eh, text, rodata, names, sh])
+}
+
+t.test('elfRodata: the .rodata section alone, where glibc keeps its banner', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aam-elf-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const banner = Buffer.from('x\0GNU C Library (Test GLIBC 2.41-1) stable release version 2.41.\nCopyright\0', 'latin1')
+  const write = (name: string, data: Buffer) => {
+    const f = path.join(dir, name)
+    fs.writeFileSync(f, data)
+    return f
+  }
+  const rodata = elfRodata(write('libc.so.6', elf64(banner)))
+  t.same(rodata, banner, 'exactly the section bytes')
+  t.equal(glibcBannerVersion(rodata!), '2.41', 'the banner in .rodata, not the decoy in .text')
+  t.equal(elfRodata(write('elf32', elf64(banner, 1))), undefined, 'ELF32: not read this way (the caller reads the whole file)')
+  t.equal(elfRodata(write('text', Buffer.from('GNU C Library … release version 2.41.\n'))), undefined, 'not an ELF file')
+  t.equal(elfRodata(write('short', elf64(banner).subarray(0, 200))), undefined, 'a truncated file')
+  t.equal(elfRodata(path.join(dir, 'missing')), undefined, 'a missing file')
 })

@@ -4,7 +4,7 @@
  * of the same program (`uname -p` is `unknown` on Debian, the machine name on Fedora) is only
  * reproduced for builds it was verified against.
  */
-import { createHash } from 'node:crypto'
+import type * as Crypto from 'node:crypto'
 import type { SystemView } from './view'
 
 const SYSTEM_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin']
@@ -113,7 +113,8 @@ function identifyBuild(view: SystemView, pkg: string, path: string): BuildId | u
     if (expected !== undefined) break
   }
   if (expected === undefined) return undefined
-  const actual = view.parsedOnce('md5', path, (data) => createHash('md5').update(data).digest('hex'))
+  // node:crypto is loaded only here (it costs a process that never asks for a build ~3 ms).
+  const actual = view.parsedOnce('md5', path, (data) => (require('node:crypto') as typeof Crypto).createHash('md5').update(data).digest('hex'))
   if (actual !== expected) return undefined
   return `${pkg} ${info.version} ${info.architecture}`
 }

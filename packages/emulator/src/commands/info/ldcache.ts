@@ -39,7 +39,14 @@ function cString(data: Buffer, off: number): string | undefined {
 }
 
 /** Parse a little-endian new-format cache; undefined for anything else or any inconsistency. */
-export function parseLdCache(data: Buffer): LdCache | undefined {
+interface LdCacheLayout {
+  readonly nlibs: number
+  readonly generator: string | undefined
+  readonly hwcaps: { base: number; size: number } | undefined
+}
+
+/** The header and extensions of a cache file, checked; undefined for an unusable file. */
+function layout(data: Buffer): LdCacheLayout | undefined {
   if (data.length < HEADER_SIZE) return undefined
   if (data.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined
   const nlibs = data.readUInt32LE(20)
@@ -66,24 +73,63 @@ export function parseLdCache(data: Buffer): LdCache | undefined {
       else if (tag === TAG_GLIBC_HWCAPS) hwcaps = size > 0 && offset % 4 === 0 && size % 4 === 0 ? { base: offset, size } : undefined
     }
   }
+  return { nlibs, generator, hwcaps }
+}
 
-  const entries: CacheEntry[] = []
-  for (let i = 0; i < nlibs; i++) {
-    const e = HEADER_SIZE + i * ENTRY_SIZE
-    const entryFlags = data.readInt32LE(e)
-    const key = cString(data, data.readUInt32LE(e + 4))
-    const value = cString(data, data.readUInt32LE(e + 8))
-    const hwcap = data.readBigUInt64LE(e + 16)
-    if (key === undefined || value === undefined) return undefined
-    let hwcapsName: string | undefined
-    const upper = (hwcap >> 32n) & ~HWCAP_ISA_LEVEL_MASK
-    if (upper === HWCAP_EXTENSION >> 32n && hwcaps !== undefined) {
-      const index = Number(hwcap & 0xffffffffn)
-      if (index < hwcaps.size / 4) hwcapsName = cString(data, data.readUInt32LE(hwcaps.base + index * 4))
-    }
-    entries.push({ key, value, flags: entryFlags, hwcap, hwcapsName })
+function entryAt(data: Buffer, cache: LdCacheLayout, i: number): CacheEntry | undefined {
+  const e = HEADER_SIZE + i * ENTRY_SIZE
+  const entryFlags = data.readInt32LE(e)
+  const key = cString(data, data.readUInt32LE(e + 4))
+  const value = cString(data, data.readUInt32LE(e + 8))
+  const hwcap = data.readBigUInt64LE(e + 16)
+  if (key === undefined || value === undefined) return undefined
+  let hwcapsName: string | undefined
+  const upper = (hwcap >> 32n) & ~HWCAP_ISA_LEVEL_MASK
+  const { hwcaps } = cache
+  if (upper === HWCAP_EXTENSION >> 32n && hwcaps !== undefined) {
+    const index = Number(hwcap & 0xffffffffn)
+    if (index < hwcaps.size / 4) hwcapsName = cString(data, data.readUInt32LE(hwcaps.base + index * 4))
   }
-  return { entries, generator }
+  return { key, value, flags: entryFlags, hwcap, hwcapsName }
+}
+
+export function parseLdCache(data: Buffer): LdCache | undefined {
+  const cache = layout(data)
+  if (cache === undefined) return undefined
+  const entries: CacheEntry[] = []
+  for (let i = 0; i < cache.nlibs; i++) {
+    const entry = entryAt(data, cache, i)
+    if (entry === undefined) return undefined
+    entries.push(entry)
+  }
+  return { entries, generator: cache.generator }
+}
+
+/** A NUL-terminated string at `off`, as parseLdCache requires of every key and value. */
+function hasCString(data: Buffer, off: number): boolean {
+  return off < data.length && data.indexOf(0, off) >= 0
+}
+
+/**
+ * The entries of one library name, under the same validity rules as parseLdCache (undefined
+ * when it would reject the file), without building the other entries: for the lookups made
+ * at a process's first exec (glibc's, for glibcFacts).
+ */
+export function ldCacheEntriesFor(data: Buffer, name: string): CacheEntry[] | undefined {
+  const cache = layout(data)
+  if (cache === undefined) return undefined
+  const wanted = Buffer.from(name + '\0', 'latin1')
+  const out: CacheEntry[] = []
+  for (let i = 0; i < cache.nlibs; i++) {
+    const e = HEADER_SIZE + i * ENTRY_SIZE
+    const keyOff = data.readUInt32LE(e + 4)
+    if (!hasCString(data, keyOff) || !hasCString(data, data.readUInt32LE(e + 8))) return undefined
+    if (keyOff + wanted.length > data.length || data.compare(wanted, 0, wanted.length, keyOff, keyOff + wanted.length) !== 0) continue
+    const entry = entryAt(data, cache, i)
+    if (entry === undefined) return undefined
+    out.push(entry)
+  }
+  return out
 }
 
 const FLAG_TYPE_MASK = 0x00ff

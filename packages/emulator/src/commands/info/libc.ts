@@ -3,7 +3,8 @@
  * is also the one /etc/ld.so.cache hands to a system binary, and its release version read from
  * its own banner. musl: the dynamic loader file and the version string it prints.
  */
-import { LD_SO_CACHE, libc6FlagsFor, parseLdCache, type LdCache } from './ldcache'
+import * as fs from 'node:fs'
+import { LD_SO_CACHE, ldCacheEntriesFor, libc6FlagsFor, parseLdCache, type LdCache } from './ldcache'
 import type { SystemView } from './view'
 
 export interface GlibcFacts {
@@ -27,6 +28,51 @@ export function glibcBannerVersion(data: Buffer): string | undefined {
   }
 }
 
+/**
+ * The bytes of an ELF64 little-endian file's `.rodata` section (where glibc's banner string
+ * lives), read without reading the rest of the file; undefined when the file is not such an
+ * ELF or has no `.rodata` (the caller then searches the whole file).
+ */
+export function elfRodata(file: string): Buffer | undefined {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(file, 'r')
+    const read = (offset: number, length: number): Buffer | undefined => {
+      if (!Number.isSafeInteger(offset) || length <= 0 || length > 64 * 1024 * 1024) return undefined
+      const buf = Buffer.allocUnsafe(length)
+      return fs.readSync(fd!, buf, 0, length, offset) === length ? buf : undefined
+    }
+    const eh = read(0, 64)
+    // \x7fELF, ELFCLASS64, ELFDATA2LSB
+    if (eh === undefined || eh.readUInt32BE(0) !== 0x7f454c46 || eh[4] !== 2 || eh[5] !== 1) return undefined
+    const shoff = Number(eh.readBigUInt64LE(0x28))
+    const shentsize = eh.readUInt16LE(0x3a)
+    const shnum = eh.readUInt16LE(0x3c)
+    const shstrndx = eh.readUInt16LE(0x3e)
+    if (shentsize < 64 || shnum === 0 || shstrndx >= shnum) return undefined
+    const sh = read(shoff, shentsize * shnum)
+    if (sh === undefined) return undefined
+    const section = (i: number) => ({
+      name: sh.readUInt32LE(i * shentsize),
+      offset: Number(sh.readBigUInt64LE(i * shentsize + 0x18)),
+      size: Number(sh.readBigUInt64LE(i * shentsize + 0x20)),
+    })
+    const strtab = section(shstrndx)
+    const names = read(strtab.offset, strtab.size)
+    if (names === undefined) return undefined
+    for (let i = 0; i < shnum; i++) {
+      const s = section(i)
+      const end = names.indexOf(0, s.name)
+      if (end >= 0 && names.toString('latin1', s.name, end) === '.rodata') return read(s.offset, s.size)
+    }
+    return undefined
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
 /** The ld.so.cache as the child's dynamic loader reads it (unchanged files are parsed once). */
 export function ldCache(view: SystemView): LdCache | undefined {
   return view.parsed('ld.so.cache', LD_SO_CACHE, parseLdCache)
@@ -41,15 +87,22 @@ export function glibcFacts(view: SystemView): GlibcFacts | undefined {
     const mapped = view.process.mappedLibc()
     if (mapped === undefined) return undefined
     const flags = libc6FlagsFor(process.arch)
-    const cache = ldCache(view)
-    if (flags === undefined || cache === undefined) return undefined
-    const hits = cache.entries.filter((e) => e.key === 'libc.so.6' && e.flags === flags && e.hwcap === 0n)
+    // Only libc.so.6's entries are read (the whole cache is parsed when a command lists it).
+    const entries = view.parsed('ld.so.cache libc.so.6', LD_SO_CACHE, (data) => ldCacheEntriesFor(data, 'libc.so.6'))
+    if (flags === undefined || entries === undefined) return undefined
+    const hits = entries.filter((e) => e.flags === flags && e.hwcap === 0n)
     if (hits.length !== 1) return undefined
     const ours = view.stat(mapped)
     const theirs = view.stat(hits[0]!.value)
     if (ours === undefined || theirs === undefined || ours.dev !== theirs.dev || ours.ino !== theirs.ino) return undefined
-    const data = view.readFile(mapped)
-    const version = data === undefined ? undefined : glibcBannerVersion(data)
+    // The banner is in .rodata (a tenth of the library): read that alone, the whole file only
+    // when it is not found there.
+    const rodata = elfRodata(view.hostPath(mapped))
+    let version = rodata === undefined ? undefined : glibcBannerVersion(rodata)
+    if (version === undefined) {
+      const data = view.readFile(mapped)
+      version = data === undefined ? undefined : glibcBannerVersion(data)
+    }
     if (version === undefined) return undefined
     const [major, minor] = version.split('.').map(Number) as [number, number]
     return { version, major, minor }
