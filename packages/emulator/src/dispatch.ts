@@ -26,6 +26,9 @@ const SCRIPT_CACHE_MAX_LENGTH = 8192
 /** Parse results by script text; an Unsupported records a script outside the supported subset. */
 const scripts = new Map<string, List | Unsupported>()
 
+/** The interpreter, required on the first shell line (a cached require still costs a resolve per call). */
+let shellRun: typeof import('./shell/run') | undefined
+
 function declined(reason: string): Declined {
   return { declined: true, reason }
 }
@@ -68,8 +71,8 @@ function runShell(shell: string, script: string, req: EmulationRequest): Emulati
   if (!isDash(shell, req)) return declined(`${shell} is not the system's dash`)
   const list = parsed(script)
   if (list instanceof Unsupported) return declined(`shell: ${list.reason}`)
-  const { runScript } = require('./shell/run') as typeof import('./shell/run')
-  const r = runScript(list, { arg0: shell, ctx: req.ctx, registry: commandRegistry, ...(req.stdoutIsTTY === undefined ? {} : { stdoutIsTTY: req.stdoutIsTTY }) })
+  shellRun ??= require('./shell/run') as typeof import('./shell/run')
+  const r = shellRun.runScript(list, { arg0: shell, ctx: req.ctx, registry: commandRegistry, ...(req.stdoutIsTTY === undefined ? {} : { stdoutIsTTY: req.stdoutIsTTY }) })
   return r instanceof Unsupported ? declined(`shell: ${r.reason}`) : r
 }
 
