@@ -5,6 +5,9 @@
  *   apparmor-monkeys status [--pid PID] [--json]
  *   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS…]
  *   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS…]
+ *   apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S]
+ *                    [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]…
+ *                    [--app-dir DIR] [--data-dir DIR]… -- COMMAND [ARGS…]
  *   apparmor-monkeys --help | --version
  *
  * Conventions: `--help` and `--version` print to stdout and exit 0; usage errors print the
@@ -13,8 +16,9 @@
  * `| jq` works.
  *
  * Exit codes: 0 success; 1 usage or unexpected error; 2 AppArmor is not enabled; 3 the
- * profile is not loaded; 4 the transition is not permitted; for `exec` and `audit`, the
- * command's own status (128+N when it died of signal N).
+ * profile is not loaded; 4 the transition is not permitted; 5 `profile`: the learning or the
+ * enforce run failed (the exercise failed, a timeout, DENIED records); for `exec` and `audit`,
+ * the command's own status (128+N when it died of signal N).
  */
 import { spawn, type StdioOptions } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -27,12 +31,15 @@ import { withExecProfile } from './confine/exec'
 import { adapterError } from './adapter'
 import { Procfs } from './kernel/procfs'
 
-export const EXIT = { OK: 0, USAGE: 1, DISABLED: 2, NOT_FOUND: 3, NOT_PERMITTED: 4 } as const
+export const EXIT = { OK: 0, USAGE: 1, DISABLED: 2, NOT_FOUND: 3, NOT_PERMITTED: 4, PROFILE_FAILED: 5 } as const
 
 const USAGE = `usage:
   apparmor-monkeys status [--pid PID] [--json]
   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS...]
   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS...]
+  apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S]
+                   [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]...
+                   [--app-dir DIR] [--data-dir DIR]... -- COMMAND [ARGS...]
   apparmor-monkeys --help | --version
 `
 
@@ -56,13 +63,34 @@ commands:
                           FILE; by default it is written to a private temporary directory
                           and removed
 
+  profile   Learn the AppArmor profiles of a Node app from a run of it, then verify them:
+            NAME-boot (COMMAND starts in it) and NAME (what the app changes into: its
+            adapter, confine(NAME) or APPARMOR_MONKEYS_PROFILE), both in complain mode;
+            runs COMMAND with the register preload, waits until it is ready, runs the
+            exercise, stops it (SIGTERM, SIGKILL after 5 s), turns the kernel's records
+            into rules in DIR/NAME, reloads them in enforce mode and runs app and exercise
+            again. Needs root on an AppArmor host, or --vm. See docs/profile.md.
+              --name NAME        the runtime profile (the boot profile is NAME-boot)
+              --out DIR          where the profile file DIR/NAME is written
+              --exercise CMD     a shell command run once the app is ready (unconfined,
+                                 same environment); its failure fails the run
+              --timeout S        seconds per run until the exercise ends (default 120)
+              --ready PROBE      tcp:PORT, http:URL or file:PATH (default: the app's
+                                 label became NAME)
+              --child NAME=MATCH a child confined at exec time (a program name or an
+                                 absolute path) gets its own learned profile NAME
+              --app-dir DIR      the app's directory, @{APP_DIR} (default: the cwd)
+              --data-dir DIR     a directory the app writes below (DIR/** rw)
+              --vm               run it all inside the real-kernel VM (@apparmor-monkeys/vm)
+
 options:
   -h, --help      this help (stdout)
   -v, --version   the version (stdout)
 
 exit status: 0 success; 1 usage or unexpected error; 2 AppArmor is not enabled; 3 the profile
-is not loaded; 4 the transition is not permitted; for exec and audit, COMMAND's own status
-(128+N when it died of signal N).
+is not loaded; 4 the transition is not permitted; 5 profile: the learning or the enforce run
+failed or logged DENIED records; for exec and audit, COMMAND's own status (128+N when it died
+of signal N).
 `
 
 /** The package's version (dist/cli.js sits one level below package.json). */
@@ -134,6 +162,10 @@ function exitFor(err: unknown): number {
     case ErrorCodes.NO_NEW_PRIVS:
     case ErrorCodes.RESTORE_FAILED:
       return EXIT.NOT_PERMITTED
+    case ErrorCodes.LEARN_FAILED:
+    case ErrorCodes.VERIFY_DENIED:
+    case ErrorCodes.PROFILE_LOAD:
+      return EXIT.PROFILE_FAILED
     default:
       return EXIT.USAGE
   }
@@ -293,6 +325,30 @@ export async function audit(args: string[], io: Io): Promise<number> {
   return code
 }
 
+/** `profile`: learn and verify (the learner is loaded only for this command). */
+export async function profile(args: string[], io: Io): Promise<number> {
+  const { parseProfileArgs } = require('./profile/options') as typeof import('./profile/options')
+  let opts: ReturnType<typeof parseProfileArgs>
+  try {
+    opts = parseProfileArgs(args)
+  } catch (err) {
+    io.err(`apparmor-monkeys: ${(err as Error).message} [${(err as { code?: string }).code}]\n${USAGE}`)
+    return EXIT.USAGE
+  }
+  if (opts.vm) {
+    const { learnInVm } = require('./profile/vm') as typeof import('./profile/vm')
+    return learnInVm(opts, args, io)
+  }
+  const { learnInPlace } = require('./profile/learn') as typeof import('./profile/learn')
+  const result = await learnInPlace(opts, io)
+  io.out(result.summary)
+  if (!result.verify.ok) {
+    io.err(`apparmor-monkeys: profile: the enforce re-run failed: ${result.verify.reason || `${result.verify.denied.length} DENIED record(s)`} [${result.verify.reason ? ErrorCodes.LEARN_FAILED : ErrorCodes.VERIFY_DENIED}]\n`)
+    return EXIT.PROFILE_FAILED
+  }
+  return EXIT.OK
+}
+
 export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
   const [cmd, ...args] = argv
   const own = split(argv).own
@@ -312,6 +368,8 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         return await exec(args, io)
       case 'audit':
         return await audit(args, io)
+      case 'profile':
+        return await profile(args, io)
       case undefined:
         io.err(USAGE)
         return EXIT.USAGE

@@ -55,6 +55,20 @@ export const ErrorCodes = {
    * the `cause`. AppArmor itself was checked first and is not the problem.
    */
   NOT_READY: 'ERR_AA_NOT_READY',
+  /**
+   * `profile`: apparmor_parser could not compile or load a profile (its message is kept), or
+   * the learner cannot load profiles here (not root: use sudo, or `--vm`).
+   */
+  PROFILE_LOAD: 'ERR_AA_PROFILE_LOAD',
+  /**
+   * `profile`: a learning or verification run failed: the app exited before it was ready or
+   * never became ready, the exercise exited non-zero, or the run took longer than `--timeout`.
+   */
+  LEARN_FAILED: 'ERR_AA_LEARN_FAILED',
+  /** `profile`: the enforce re-run under the generated profiles logged DENIED records (listed in `data`). */
+  VERIFY_DENIED: 'ERR_AA_VERIFY_DENIED',
+  /** `profile --vm`: the optional peer dependency `@apparmor-monkeys/vm` is not installed. */
+  VM_MISSING: 'ERR_AA_VM_MISSING',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]
