@@ -53,7 +53,7 @@ export function exampleSpecs(): ExampleSpec[] {
       children: [],
       argv: ['node', 'server.js'],
       cwd: exampleDir('fastify-app'),
-      env: { LOG_LEVEL: 'warn' },
+      env: {},
       ready: 'tcp:3000',
       exercise: 'node exercise.mjs',
       redis: false,

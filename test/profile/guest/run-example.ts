@@ -9,14 +9,11 @@
  *
  * The kernel's AppArmor records of the run are collected by the VM driver for the whole step.
  */
-import { spawn, spawnSync } from 'node:child_process'
-import * as fs from 'node:fs'
-import * as net from 'node:net'
+import { spawnSync } from 'node:child_process'
 import * as path from 'node:path'
 import { exampleDir, exampleSpec, repoRoot, type ExampleSpec } from '../examples'
 import { startRedis, type RedisServer } from '../../bullmq/redis'
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+import { label, startExample } from './start'
 
 /** The minimal app of fixtures/ as a spec of its own (Node's own needs). */
 function minimalSpec(): ExampleSpec {
@@ -34,55 +31,19 @@ function minimalSpec(): ExampleSpec {
   }
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: '127.0.0.1', port })
-    s.once('connect', () => (s.destroy(), resolve(true)))
-    s.once('error', () => resolve(false))
-  })
-}
-
-function label(pid: number): string {
-  try {
-    return fs.readFileSync(`/proc/${pid}/attr/current`, 'utf8').replace(/\0|\n/g, '')
-  } catch {
-    return ''
-  }
-}
-
-async function ready(spec: ExampleSpec, pid: number, gone: () => boolean): Promise<void> {
-  const deadline = Date.now() + 120_000
-  const port = /^tcp:(\d+)$/.exec(spec.ready)?.[1]
-  for (;;) {
-    const ok = port ? await accepts(Number(port)) : label(pid).startsWith(`${spec.name} `)
-    if (ok) return
-    if (gone()) throw new Error('the app exited before it was ready')
-    if (Date.now() > deadline) throw new Error(`not ready within 120 s (${spec.ready || `label ${spec.name}`}; label now ${label(pid)})`)
-    await sleep(50)
-  }
-}
-
 async function main(): Promise<number> {
   const which = process.argv[2] ?? ''
   const spec = which === 'minimal' ? minimalSpec() : exampleSpec(which)
   let redis: RedisServer | undefined
-  const env: NodeJS.ProcessEnv = { ...process.env, ...spec.env }
+  let env: NodeJS.ProcessEnv = { ...process.env, ...spec.env }
   if (spec.redis) {
     redis = await startRedis()
-    env['REDIS_PORT'] = String(redis.port)
+    env = { ...env, REDIS_PORT: String(redis.port) }
   }
-  const argv = spec.argv.map((a, i) => (i === 0 && a === 'node' ? process.execPath : a))
-  const app = spawn('aa-exec', ['-p', `${spec.name}-boot`, '--', ...argv], { cwd: spec.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  app.stdout.on('data', (d: Buffer) => (out += d.toString()))
-  app.stderr.on('data', (d: Buffer) => (out += d.toString()))
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => app.on('close', (code, signal) => resolve({ code, signal })))
-  let gone = false
-  void exited.then(() => (gone = true))
   const result: Record<string, unknown> = { example: which, node: process.version }
   try {
-    await ready(spec, app.pid as number, () => gone)
-    result['label'] = label(app.pid as number)
+    const app = await startExample(spec, `${spec.name}-boot`, env)
+    result['label'] = label(app.pid)
     const ex = spawnSync('sh', ['-c', spec.exercise.replace(/^node /, `${process.execPath} `)], {
       cwd: which === 'minimal' ? spec.cwd : exampleDir(spec.example),
       env,
@@ -90,13 +51,11 @@ async function main(): Promise<number> {
       timeout: 300_000,
     })
     result['exercise'] = { status: ex.status, signal: ex.signal, output: `${ex.stdout}${ex.stderr}` }
+    const exit = await app.stop()
+    result['app'] = { code: exit.code, signal: exit.signal, output: app.output() }
   } catch (err) {
     result['error'] = (err as Error).message
   } finally {
-    if (!gone) app.kill('SIGTERM')
-    const timer = setTimeout(() => app.kill('SIGKILL'), 10_000)
-    result['app'] = { ...(await exited), output: out }
-    clearTimeout(timer)
     await redis?.stop()
   }
   // records the kernel could not queue are counted in the kernel log ("audit_lost=")
@@ -104,8 +63,8 @@ async function main(): Promise<number> {
   result['auditLost'] = lost
   process.stdout.write(`${JSON.stringify(result)}\n`)
   const ex = result['exercise'] as { status: number } | undefined
-  const appExit = result['app'] as { code: number | null }
-  return result['error'] === undefined && ex?.status === 0 && appExit.code === 0 ? 0 : 1
+  const appExit = result['app'] as { code: number | null } | undefined
+  return result['error'] === undefined && ex?.status === 0 && appExit?.code === 0 ? 0 : 1
 }
 
 main().then(

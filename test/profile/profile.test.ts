@@ -1,0 +1,43 @@
+// `apparmor-monkeys profile` on the example apps, on the real AppArmor kernel (issue #15's
+// "Done when"): ONE VM boot learns the profiles of the Fastify, Express and cluster examples and
+// of the BullMQ worker with its processor profile (Redis inside the VM), each with the command
+// in place in the guest (root, AppArmor), which verifies them itself in enforce mode; then
+// guest/learned.test.ts runs each app under its learned profiles and proves the normal
+// workload leaves zero DENIED lines while a boot-only file, an exec and a write outside the
+// app's data directory are refused with EACCES. Every guest test becomes a host assertion.
+//
+// (Until the command's --vm mode and @apparmor-monkeys/vm are merged this boots test/vm's
+// runVm itself and runs the CLI in place inside it: the same thing --vm does.)
+import * as path from 'node:path'
+import t from 'tap'
+import { assertGuestTap } from '../vm/tap'
+import { runVm, vmPrerequisites } from '../vm/vm'
+import { skipOrFail } from '../support/require-vm'
+import { exampleSpecs, profileNames } from './examples'
+
+const guest = path.resolve(__dirname, '..', 'dist', 'profile', 'guest', 'learned.test.js')
+const pre = vmPrerequisites()
+
+t.test('profile learns and proves the examples\' profiles in the AppArmor VM', { skip: skipOrFail(pre) }, async (t) => {
+  const specs = exampleSpecs()
+  const r = await runVm({
+    steps: specs.flatMap((s) => [
+      { name: s.example, argv: ['node', '--test-reporter=tap', guest], env: { EXAMPLE: s.example }, timeoutSec: 900 },
+      { name: `${s.example}: the learned file`, argv: ['cat', `/tmp/learned/${s.name}`], timeoutSec: 30 },
+    ]),
+    timeoutMs: 3_000_000,
+  })
+  specs.forEach((s, i) => {
+    const suite = r.steps[2 * i] as (typeof r.steps)[number]
+    const file = r.steps[2 * i + 1] as (typeof r.steps)[number]
+    t.test(s.example, async (t) => {
+      await t.test('guest suite', async (t) => assertGuestTap(t, suite))
+      t.equal(file.status, 0, 'the learned file was written')
+      for (const name of profileNames(s)) t.match(file.stdout, new RegExp(`^profile ${name}[ {]`, 'm'), `it defines ${name}`)
+      t.notMatch(file.stdout, /^\s*[^#\s].*\bix,/m, 'no exec rule was granted silently')
+      t.comment(`${s.example}: ${suite.audit.length} audit records in the step, ${Math.round(suite.durationMs)} ms`)
+      t.comment(file.stdout)
+    })
+  })
+  t.comment(`boot ${Math.round(r.bootMs)} ms, total ${Math.round(r.totalMs)} ms`)
+})
