@@ -373,11 +373,18 @@ function mergeVariables(vars: ReadonlyArray<{ name: string; value: string }>): A
 }
 
 /** The complain-mode profiles the learning run loads: the includes and the change_profile rules only. */
-export function learningFile(opts: Pick<ProfileOptions, 'name' | 'children'>, includes: readonly string[]): string {
+export function learningFile(
+  opts: Pick<ProfileOptions, 'name' | 'children' | 'appDir'>,
+  includes: readonly string[],
+  node: string,
+): string {
   const names = [`${opts.name}-boot`, opts.name, ...opts.children.map((c) => c.name)]
   return renderProfileFile({
     header: ['apparmor-monkeys profile: learning profiles (complain mode); replaced by the learned ones'],
-    variables: [],
+    variables: mergeVariables([
+      { name: 'APP_DIR', value: opts.appDir },
+      { name: 'NODE', value: node },
+    ]),
     profiles: names.map((n, i) => ({
       name: n,
       flags: ['complain'],
@@ -403,7 +410,7 @@ export async function learnInPlace(opts: ProfileOptions, io: Io, k: Kernel = cre
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aam-profile-'))
   try {
     const learning = path.join(tmp, `${opts.name}.learning`)
-    fs.writeFileSync(learning, learningFile(opts, includes))
+    fs.writeFileSync(learning, learningFile(opts, includes, node))
     runParser(learning, 'load')
     io.err(`apparmor-monkeys profile: learning ${names.join(', ')} (complain mode)\n`)
     const learned = await runOnce(opts, env, io, k, 'learning run')

@@ -77,7 +77,9 @@ function decodeBare(key: string, value: string): string {
 }
 
 /** The `key=value` pairs of a record body, in order (quoted values unquoted, hex decoded). */
-export function parseFields(body: string): Record<string, string> {
+export function parseFields(text: string): Record<string, string> {
+  // auditd's enriched format separates its own (upper-case) fields with a group separator
+  const body = text.replace(/\x1d/g, ' ')
   const fields: Record<string, string> = {}
   let i = 0
   const n = body.length
