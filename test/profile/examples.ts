@@ -4,19 +4,10 @@
  * the exercise. Shared by the fixture recorder (record.ts), the guest runner
  * (guest/run-example.ts) and the kernel suite (profile.test.ts). No side effects on import.
  */
-import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { repoRoot } from '../adapters/profiles'
 
-/** The repository root (works from test/profile and test/dist/profile). */
-export function repoRoot(): string {
-  let dir = __dirname
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'pnpm-workspace.yaml'))) return dir
-    const up = path.dirname(dir)
-    if (up === dir) throw new Error(`no pnpm-workspace.yaml above ${__dirname}`)
-    dir = up
-  }
-}
+export { repoRoot }
 
 export type ExampleName = 'fastify-app' | 'express-app' | 'cluster-app' | 'bullmq-worker'
 

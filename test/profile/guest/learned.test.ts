@@ -56,9 +56,14 @@ test(`apparmor-monkeys profile learns ${BOOT} + ${RUNTIME}${CHILDREN.map((c) => 
   assert.match(text, new RegExp(`change_profile -> ${RUNTIME},`))
 })
 
-/** Loads the learned file (enforce) as the CLI left it: replaces whatever is loaded under these names. */
+/**
+ * Loads the learned file (enforce), replacing whatever is loaded under these names. Its
+ * `include <abstractions/apparmor-monkeys-node>` is found in core's profiles/ directory, as a
+ * deployment finds it with `-I node_modules/@apparmor-monkeys/core/profiles`.
+ */
 function load(): void {
-  const r = spawnSync('apparmor_parser', ['-r', '-K', LEARNED], { encoding: 'utf8' })
+  const profiles = path.join(repoRoot(), 'packages', 'core', 'profiles')
+  const r = spawnSync('apparmor_parser', ['-r', '-K', '-I', profiles, '-I', '/etc/apparmor.d', LEARNED], { encoding: 'utf8' })
   assert.equal(r.status, 0, r.stderr)
 }
 
