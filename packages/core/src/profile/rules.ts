@@ -305,6 +305,13 @@ export function buildRules(name: string, records: readonly AuditRecord[], ctx: R
     add('data', `${v}/** ${perms},`)
   }
   for (const to of ctx.changeProfileTo ?? []) add('change_profile', `change_profile -> ${to},`)
+  if (groups.get('change_profile')?.has(`change_profile -> ${name},`)) {
+    add(
+      'change_profile',
+      `# change_profile -> ${name} (itself) puts the spawning thread's onexec back after a child was started confined; ` +
+        'the kernel then lets that thread exec any program into this profile without an x rule (docs/profile.md)',
+    )
+  }
 
   const out: RuleGroup[] = []
   for (const id of GROUP_ORDER) {

@@ -3,7 +3,7 @@
 // HTTP and append to a data file), writes the profile pair and verifies it in enforce mode.
 // Then, under the generated pair, the app's normal workload leaves no DENIED record, while the
 // boot-only file (sync and async), an exec and a write outside the data dir are refused with
-// EACCES.
+// EACCES, and the child named by --child runs in its own learned profile.
 import * as path from 'node:path'
 import t from 'tap'
 import { runVm, vmPrerequisites } from '../../../../test/vm/vm'
@@ -14,6 +14,7 @@ const cli = path.join(core, 'dist', 'cli.js')
 const register = path.join(core, 'dist', 'register.js')
 const app = path.join(__dirname, 'fixtures', 'app')
 const NAME = 'aam-learn'
+const CHILD = 'aam-learn-child'
 const env = { APP_PROFILE: NAME, PORT: '4817', DATA_DIR: '/tmp/aam-learn-data' }
 const pre = vmPrerequisites()
 
@@ -37,7 +38,9 @@ t.test('profile learns, verifies and enforces a boot + runtime pair', { skip: sk
           '--data-dir',
           env.DATA_DIR,
           '--exercise',
-          `node ${path.join(app, 'client.js')} / /`,
+          `node ${path.join(app, 'client.js')} / / /child`,
+          '--child',
+          `${CHILD}=node`,
           '--timeout',
           '60',
           '--',
@@ -54,7 +57,7 @@ t.test('profile learns, verifies and enforces a boot + runtime pair', { skip: sk
         argv: [
           'sh',
           '-c',
-          `NODE_OPTIONS=--require=${register} aa-exec -p ${NAME}-boot -- node server.js & pid=$!; node client.js / /secret /secret-async /exec /outside; st=$?; kill $pid; wait $pid; exit $st`,
+          `NODE_OPTIONS=--require=${register} APPARMOR_MONKEYS_CONFINE=node=${CHILD} aa-exec -p ${NAME}-boot -- node server.js & pid=$!; node client.js / /secret /secret-async /exec /outside /child; st=$?; kill $pid; wait $pid; exit $st`,
         ],
         env,
         cwd: app,
@@ -80,9 +83,16 @@ t.test('profile learns, verifies and enforces a boot + runtime pair', { skip: sk
   t.notMatch(runtime, /boot-secret/, 'the runtime profile does not')
   t.match(runtime, /\/tmp\/aam-learn-data\/\*\* rw,/, 'the data dir is writable below')
   t.match(runtime, /network inet stream,/)
-  t.notMatch(runtime, /^\s*[^#\s].* [a-z]*x[a-z]* ?(->.*)?,$/m, 'no exec rule')
+  const runtimeOnly = runtime.slice(0, runtime.indexOf(`profile ${CHILD} {`))
+  t.notMatch(runtimeOnly, /^\s*[^#\s].* [a-z]*x[a-z]* ?(->.*)?,$/m, 'no exec rule')
+  t.match(runtimeOnly, new RegExp(`change_profile -> ${CHILD},`), 'the exec-time change into the child')
+  t.match(profile, new RegExp(`^profile ${CHILD} \\{$`, 'm'), 'the child has its own profile')
+  // /exec comes before /child on purpose: after an exec-time confinement the spawning thread's
+  // onexec is restored to the app's own profile (there is no clear command), and the kernel
+  // then lets that thread exec any program into its own profile without an x rule (seen here:
+  // /usr/bin/env ran in aam-learn, only its own exec of true was refused). docs/profile.md.
   t.equal(enforced.status, 0, enforced.stderr)
-  t.same(enforced.stdout.split('\n').filter(Boolean).slice(1), ['/secret EACCES', '/secret-async EACCES', '/exec EACCES', '/outside EACCES'])
+  t.same(enforced.stdout.split('\n').filter(Boolean).slice(1), ['/secret EACCES', '/secret-async EACCES', '/exec EACCES', '/outside EACCES', '/child aam-learn-child (enforce)'])
   const denied = enforced.audit.filter((l) => l.includes('apparmor="DENIED"'))
   t.comment(denied.join('\n'))
   t.ok(denied.some((l) => l.includes('boot-secret.txt')), 'the secret read is DENIED')

@@ -123,3 +123,17 @@ t.test('the output does not depend on the order of the records', async (t) => {
   t.same(one.groups, two.groups)
   t.same(rulesOf(one).app, ['@{APP_DIR}/x.js rm,', '@{APP_DIR}/y.js r,'], 'permissions of the same path merge')
 })
+
+t.test('a change back to itself (the onexec put back after a confined child) is granted and explained', async (t) => {
+  const records = parseRecords(
+    [
+      rec('w', 'change_onexec', 'name="w-child" target="w-child"'),
+      rec('w', 'exec', 'info="change_profile onexec" error=-13 name="/usr/bin/node" target="w-child"'),
+      rec('w', 'change_onexec', 'name="w" target="w"'),
+    ].join('\n'),
+  )
+  const rules = rulesOf(buildRules('w', records, ctx))
+  t.same(rules.change_profile!.slice(0, 2), ['change_profile -> w,', 'change_profile -> w-child,'])
+  t.match(rules.change_profile![2], /^# change_profile -> w \(itself\) puts the spawning thread's onexec back .* exec any program into this profile without an x rule/)
+  t.equal(rules.change_profile!.length, 3)
+})
