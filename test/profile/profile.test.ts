@@ -17,6 +17,12 @@ import { exampleSpecs, profileNames } from './examples'
 
 const guest = path.resolve(__dirname, '..', 'dist', 'profile', 'guest', 'learned.test.js')
 const pre = vmPrerequisites()
+/** The examples whose routes try the refusals at request time (the others: a probe process per profile). */
+const ROUTES = new Set(['fastify-app', 'express-app'])
+/** The marker records the learner and the guest's auditSince() provoke to cut the kernel log. */
+const BARRIER = /apparmor="DENIED" operation="change_profile" info="label not found" error=-2 profile="unconfined" name="aam-[a-z]+-barrier-[\d-]+"/
+/** What the guest provokes: an exec of /usr/bin/ls, a write in /tmp, a read of the secrets. */
+const REFUSAL = /apparmor="DENIED" (operation="exec" .*name="\/usr\/bin\/ls"|operation="(open|mknod)" .*name="(\/tmp\/[^"]+|[^"]*\/config\/secrets\.json)")/
 
 t.test('profile learns and proves the examples\' profiles in the AppArmor VM', { skip: skipOrFail(pre) }, async (t) => {
   const specs = exampleSpecs()
@@ -35,6 +41,15 @@ t.test('profile learns and proves the examples\' profiles in the AppArmor VM', {
       t.equal(file.status, 0, 'the learned file was written')
       for (const name of profileNames(s)) t.match(file.stdout, new RegExp(`^profile ${name}[ {]`, 'm'), `it defines ${name}`)
       t.notMatch(file.stdout, /^\s*[^#\s].*\bix,/m, 'no exec rule was granted silently')
+      // The step's records hold the learning run (complain: ALLOWED only), the command's own
+      // enforce re-run of the app and its exercise, and the guest's refusals. So: no DENIED
+      // record but the refusals the guest provoked (2 per refused kind and profile).
+      // (The audit barriers, changes to profiles that do not exist, are markers, not refusals.)
+      const refusals = suite.audit.filter((l) => l.includes('apparmor="DENIED"') && !BARRIER.test(l))
+      // routes: the secrets, an exec, a write, each sync and async; probes: an exec and a write per probed profile
+      const probed = s.children.length + (s.example === 'bullmq-worker' ? 1 : 0)
+      t.equal(refusals.length, ROUTES.has(s.example) ? 6 : 2 * probed, 'DENIED records: only the refusals the guest provoked')
+      for (const l of refusals) t.match(l, REFUSAL, 'a provoked refusal')
       t.comment(`${s.example}: ${suite.audit.length} audit records in the step, ${Math.round(suite.durationMs)} ms`)
       t.comment(file.stdout)
     })

@@ -82,25 +82,33 @@ function probe(profile: string): { exec: string; write: string } {
 const EXEC_DENIED = /apparmor="DENIED" operation="exec" profile="([^"]+)" name="\/usr\/bin\/ls"/
 const WRITE_DENIED = /apparmor="DENIED" operation="(open|mknod)" profile="([^"]+)" name="\/tmp\/[^"]+"/
 
-test('under the learned profiles: the normal workload leaves zero DENIED lines; the refusals are EACCES', async () => {
-  load()
-  await auditSince()
-  const app = await startExample(spec, BOOT, env)
-  let exit
-  try {
-    const ex = spawnSync('sh', ['-c', spec.exercise.replace(/^node /, `${process.execPath} `)], { cwd: APP, env, encoding: 'utf8', timeout: 300_000 })
-    assert.equal(ex.status, 0, `${ex.stdout}${ex.stderr}`)
-    assert.equal(label(app.pid), `${spec.example === 'cluster-app' ? BOOT : RUNTIME} (enforce)`, 'the primary of cluster-app never changes profile')
-    assert.deepEqual(denied(await auditSince()), [], 'the normal workload: no DENIED line')
-    if (spec.example === 'fastify-app' || spec.example === 'express-app') await refusedAtRequestTime(3000)
-  } finally {
-    exit = await app.stop()
-  }
-  assert.equal(exit.code, 0, exit.stdout)
-  assert.deepEqual(denied(await auditSince()), [], 'stopping: no DENIED line')
-})
+/** Fastify and Express have routes that try, at request time, what the runtime profile refuses. */
+const ROUTES = spec.example === 'fastify-app' || spec.example === 'express-app'
+
+test(
+  'under the learned profiles: the normal workload leaves zero DENIED lines; the secrets, an exec and a write are refused with EACCES at request time',
+  { skip: !ROUTES && "no request-time routes: the command's own enforce re-run is the normal workload (the host suite checks its records)" },
+  async () => {
+    load()
+    await auditSince()
+    const app = await startExample(spec, BOOT, env)
+    let exit
+    try {
+      const ex = spawnSync('sh', ['-c', spec.exercise.replace(/^node /, `${process.execPath} `)], { cwd: APP, env, encoding: 'utf8', timeout: 300_000 })
+      assert.equal(ex.status, 0, `${ex.stdout}${ex.stderr}`)
+      assert.equal(label(app.pid), `${RUNTIME} (enforce)`)
+      assert.deepEqual(denied(await auditSince()), [], 'the normal workload: no DENIED line')
+      await refusedAtRequestTime(3000)
+    } finally {
+      exit = await app.stop()
+    }
+    assert.equal(exit.code, 0, exit.stdout)
+    assert.deepEqual(denied(await auditSince()), [], 'stopping: no DENIED line')
+  },
+)
 
 test('in the children\'s learned profiles (and the BullMQ worker\'s): an exec and a write are refused with EACCES', { skip: spec.children.length === 0 && 'no children' }, async () => {
+  load()
   await auditSince()
   const profiles = spec.example === 'bullmq-worker' ? [RUNTIME, ...CHILDREN] : CHILDREN
   for (const p of profiles) assert.deepEqual(probe(p), { exec: 'EACCES', write: 'EACCES' }, p)
