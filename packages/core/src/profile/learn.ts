@@ -41,6 +41,8 @@ export interface RunOutcome {
   readonly reason: string
   readonly exerciseStatus: number | null
   readonly lines: string[]
+  /** Where the records were read: `kmsg` or `audit.log`. */
+  readonly source: string
 }
 
 export interface LearnResult {
@@ -263,7 +265,7 @@ export async function runOnce(opts: ProfileOptions, env: NodeJS.ProcessEnv, io: 
   }
   const lines = source.collect()
   source.close()
-  return { ok: reason === '', reason, exerciseStatus, lines }
+  return { ok: reason === '', reason, exerciseStatus, lines, source: source.kind }
 }
 
 function describeReady(opts: ProfileOptions): string {
@@ -428,17 +430,11 @@ export async function learnInPlace(opts: ProfileOptions, io: Io, k: Kernel = cre
       .filter((r) => r.verdict === 'DENIED')
       .map((r) => r.raw)
     const verify = { ok: verified.ok && denied.length === 0, reason: verified.reason, exerciseStatus: verified.exerciseStatus, denied }
-    const result: LearnResult = { file: out, text, profiles, recordsSeen: records.length, source: openSourceKind(), verify, summary: '' }
+    const result: LearnResult = { file: out, text, profiles, recordsSeen: records.length, source: learned.source, verify, summary: '' }
     return { ...result, summary: summarize(result) }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true })
   }
-}
-
-function openSourceKind(): string {
-  const s = openAuditSource()
-  s.close()
-  return s.kind
 }
 
 export function summarize(r: Omit<LearnResult, 'summary'>): string {
