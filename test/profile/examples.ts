@@ -30,6 +30,12 @@ export interface ExampleSpec {
   exercise: string
   /** The app needs a redis-server (started before the app, stopped after it). */
   redis: boolean
+  /**
+   * A known failure of `apparmor-monkeys profile` on this example, named precisely: the kernel
+   * suite marks the checks it breaks as TODO (they still run and print), until the command is
+   * fixed. Remove it then.
+   */
+  knownIssue?: string
 }
 
 export function exampleDir(example: ExampleName): string {
@@ -84,6 +90,13 @@ export function exampleSpecs(): ExampleSpec[] {
       ready: '',
       exercise: `node ${path.join(exampleDir('bullmq-worker'), 'exercise.mjs')}`,
       redis: true,
+      knownIssue:
+        "apparmor-monkeys profile SIGKILLs the app 5 s after SIGTERM (graceSec, not an option), before BullMQ's worker.close() " +
+        'has signalled its processors under TCG, so the learned pair lacks "signal (send) set=(term) peer=bullmq-processor" ' +
+        '(bullmq-worker) and "signal (receive) set=(term) peer=bullmq-worker" (bullmq-processor), and a graceful stop is ' +
+        'DENIED; and it runs the exercise with APPARMOR_MONKEYS_CONFINE=node=bullmq-processor, so the exercise\'s own ' +
+        '`node producer.js` starts confined in bullmq-processor and the learned processor profile gains producer.js and ' +
+        '"network inet stream"',
     },
   ]
 }

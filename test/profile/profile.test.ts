@@ -41,15 +41,21 @@ t.test('profile learns and proves the examples\' profiles in the AppArmor VM', {
       t.equal(file.status, 0, 'the learned file was written')
       for (const name of profileNames(s)) t.match(file.stdout, new RegExp(`^profile ${name}[ {]`, 'm'), `it defines ${name}`)
       t.notMatch(file.stdout, /^\s*[^#\s].*\bix,/m, 'no exec rule was granted silently')
+      if (s.example === 'bullmq-worker') {
+        const processor = file.stdout.slice(file.stdout.indexOf('profile bullmq-processor '))
+        t.notMatch(processor, /^\s*network /m, 'the processor profile has no network rule (the processor talks to the worker over its IPC channel only)', { todo: s.knownIssue ?? false })
+      }
       // The step's records hold the learning run (complain: ALLOWED only), the command's own
-      // enforce re-run of the app and its exercise, and the guest's refusals. So: no DENIED
-      // record but the refusals the guest provoked (2 per refused kind and profile).
+      // enforce re-run of the app and its exercise, the guest's own run of both under the
+      // learned file, and the guest's refusals. So: no DENIED record but the refusals the guest
+      // provoked (2 per refused kind and profile).
       // (The audit barriers, changes to profiles that do not exist, are markers, not refusals.)
       const refusals = suite.audit.filter((l) => l.includes('apparmor="DENIED"') && !BARRIER.test(l))
       // routes: the secrets, an exec, a write, each sync and async; probes: an exec and a write per probed profile
       const probed = s.children.length + (s.example === 'bullmq-worker' ? 1 : 0)
-      t.equal(refusals.length, ROUTES.has(s.example) ? 6 : 2 * probed, 'DENIED records: only the refusals the guest provoked')
-      for (const l of refusals) t.match(l, REFUSAL, 'a provoked refusal')
+      const todo = { todo: s.knownIssue ?? false }
+      t.equal(refusals.length, ROUTES.has(s.example) ? 6 : 2 * probed, 'DENIED records: only the refusals the guest provoked', todo)
+      for (const l of refusals) t.match(l, REFUSAL, 'a provoked refusal', todo)
       t.comment(`${s.example}: ${suite.audit.length} audit records in the step, ${Math.round(suite.durationMs)} ms`)
       t.comment(file.stdout)
     })

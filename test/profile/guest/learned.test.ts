@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { auditSince, denied, request } from '../../adapters/guest/app'
-import { label, nodeArgv, startExample } from './start'
+import { label, nodeArgv, startExample, type Started } from './start'
 import { startRedis, type RedisServer } from '../../bullmq/redis'
 import { exampleDir, exampleSpec, repoRoot } from '../examples'
 
@@ -84,28 +84,30 @@ const WRITE_DENIED = /apparmor="DENIED" operation="(open|mknod)" profile="([^"]+
 
 /** Fastify and Express have routes that try, at request time, what the runtime profile refuses. */
 const ROUTES = spec.example === 'fastify-app' || spec.example === 'express-app'
+let app: Started | undefined
 
 test(
-  'under the learned profiles: the normal workload leaves zero DENIED lines; the secrets, an exec and a write are refused with EACCES at request time',
-  { skip: !ROUTES && "no request-time routes: the command's own enforce re-run is the normal workload (the host suite checks its records)" },
+  `under the learned profiles: the normal workload leaves zero DENIED lines${ROUTES ? '; the secrets, an exec and a write are refused with EACCES at request time' : ''}`,
   async () => {
     load()
     await auditSince()
-    const app = await startExample(spec, BOOT, env)
-    let exit
-    try {
-      const ex = spawnSync('sh', ['-c', spec.exercise.replace(/^node /, `${process.execPath} `)], { cwd: APP, env, encoding: 'utf8', timeout: 300_000 })
-      assert.equal(ex.status, 0, `${ex.stdout}${ex.stderr}`)
-      assert.equal(label(app.pid), `${RUNTIME} (enforce)`)
-      assert.deepEqual(denied(await auditSince()), [], 'the normal workload: no DENIED line')
-      await refusedAtRequestTime(3000)
-    } finally {
-      exit = await app.stop()
-    }
-    assert.equal(exit.code, 0, exit.stdout)
-    assert.deepEqual(denied(await auditSince()), [], 'stopping: no DENIED line')
+    app = await startExample(spec, BOOT, env)
+    const ex = spawnSync('sh', ['-c', spec.exercise.replace(/^node /, `${process.execPath} `)], { cwd: APP, env, encoding: 'utf8', timeout: 300_000 })
+    assert.equal(ex.status, 0, `${ex.stdout}${ex.stderr}`)
+    // the primary of cluster-app never changes profile
+    assert.equal(label(app.pid), `${spec.example === 'cluster-app' ? BOOT : RUNTIME} (enforce)`)
+    assert.deepEqual(denied(await auditSince()), [], 'the normal workload: no DENIED line')
+    if (ROUTES) await refusedAtRequestTime(3000)
   },
 )
+
+test('under the learned profiles: SIGTERM stops the app with status 0 and no DENIED line', { todo: spec.knownIssue ?? false }, async () => {
+  assert.ok(app, 'the app was started')
+  await auditSince()
+  const exit = await app.stop()
+  assert.deepEqual(denied(await auditSince()), [], 'stopping: no DENIED line')
+  assert.equal(exit.code, 0, exit.stdout)
+})
 
 test('in the children\'s learned profiles (and the BullMQ worker\'s): an exec and a write are refused with EACCES', { skip: spec.children.length === 0 && 'no children' }, async () => {
   load()
