@@ -5,7 +5,7 @@
  *   apparmor-monkeys status [--pid PID] [--json]
  *   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS…]
  *   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS…]
- *   apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S]
+ *   apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S] [--grace S]
  *                    [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]…
  *                    [--app-dir DIR] [--data-dir DIR]… -- COMMAND [ARGS…]
  *   apparmor-monkeys --help | --version
@@ -37,7 +37,7 @@ const USAGE = `usage:
   apparmor-monkeys status [--pid PID] [--json]
   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS...]
   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS...]
-  apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S]
+  apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S] [--grace S]
                    [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]...
                    [--app-dir DIR] [--data-dir DIR]... -- COMMAND [ARGS...]
   apparmor-monkeys --help | --version
@@ -67,7 +67,7 @@ commands:
             NAME-boot (COMMAND starts in it) and NAME (what the app changes into: its
             adapter, confine(NAME) or APPARMOR_MONKEYS_PROFILE), both in complain mode;
             runs COMMAND with the register preload, waits until it is ready, runs the
-            exercise, stops it (SIGTERM, SIGKILL after 5 s), turns the kernel's records
+            exercise, stops it (SIGTERM, SIGKILL after --grace), turns the kernel's records
             into rules in DIR/NAME, reloads them in enforce mode and runs app and exercise
             again. Needs root on an AppArmor host, or --vm. See docs/profile.md.
               --name NAME        the runtime profile (the boot profile is NAME-boot)
@@ -75,6 +75,8 @@ commands:
               --exercise CMD     a shell command run once the app is ready (unconfined,
                                  same environment); its failure fails the run
               --timeout S        seconds per run until the exercise ends (default 120)
+              --grace S          seconds from SIGTERM to SIGKILL when the app is
+                                 stopped (default 30; a graceful stop is learned too)
               --ready PROBE      tcp:PORT, http:URL or file:PATH (default: the app's
                                  label became NAME)
               --child NAME=MATCH a child confined at exec time (a program name or an

@@ -88,8 +88,12 @@ export function nodeBinary(command: readonly string[], env: NodeJS.ProcessEnv): 
   return fs.realpathSync(candidate)
 }
 
-/** The environment of the learning and verification runs: the caller's, plus the register preload and the children's confine rules. */
-export function runEnv(opts: ProfileOptions, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+/**
+ * The environment of the learning and verification runs: the caller's, plus the register
+ * preload, plus (for the app only, not for the exercise, whose own node children must not be
+ * confined as the app's) the children's confine rules.
+ */
+export function runEnv(opts: ProfileOptions, base: NodeJS.ProcessEnv = process.env, forApp = true): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base }
   const register = require.resolve('../register')
   const nodeOptions = base['NODE_OPTIONS'] ?? ''
@@ -97,7 +101,7 @@ export function runEnv(opts: ProfileOptions, base: NodeJS.ProcessEnv = process.e
     const req = /\s/.test(register) ? `--require="${register}"` : `--require=${register}`
     env['NODE_OPTIONS'] = `${nodeOptions} ${req}`.trim()
   }
-  if (opts.children.length > 0) {
+  if (forApp && opts.children.length > 0) {
     const rules = opts.children.map((c) => `${c.match}=${c.name}`)
     const prev = base['APPARMOR_MONKEYS_CONFINE']
     env['APPARMOR_MONKEYS_CONFINE'] = [...(prev ? [prev] : []), ...rules].join(',')
@@ -205,7 +209,8 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Runs the app in NAME-boot and the exercise once; returns the AppArmor lines printed meanwhile. */
-export async function runOnce(opts: ProfileOptions, env: NodeJS.ProcessEnv, io: Io, k: Kernel, phase: string): Promise<RunOutcome> {
+export async function runOnce(opts: ProfileOptions, io: Io, k: Kernel, phase: string): Promise<RunOutcome> {
+  const env = runEnv(opts)
   const source: AuditSource = openAuditSource()
   const deadline = Date.now() + opts.timeoutSec * 1000
   const [file, ...args] = opts.command as [string, ...string[]]
@@ -238,7 +243,7 @@ export async function runOnce(opts: ProfileOptions, env: NodeJS.ProcessEnv, io: 
   if (ready) io.err(`apparmor-monkeys profile: ${phase}: the app is ready (${describeReady(opts)})\n`)
   // exercise
   if (ready && opts.exercise !== null) {
-    const ex = spawn('/bin/sh', ['-c', opts.exercise], { env, stdio: ['ignore', 2, 2], detached: true })
+    const ex = spawn('/bin/sh', ['-c', opts.exercise], { env: runEnv(opts, process.env, false), stdio: ['ignore', 2, 2], detached: true })
     const exExit = exitOf(ex)
     const remaining = Math.max(0, deadline - Date.now())
     let timer: NodeJS.Timeout | undefined
@@ -408,15 +413,14 @@ export async function learnInPlace(opts: ProfileOptions, io: Io, k: Kernel = cre
   }
   const names = [`${opts.name}-boot`, opts.name, ...opts.children.map((c) => c.name)]
   const includes = defaultIncludes()
-  const env = runEnv(opts)
-  const node = nodeBinary(opts.command, env)
+  const node = nodeBinary(opts.command, runEnv(opts))
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aam-profile-'))
   try {
     const learning = path.join(tmp, `${opts.name}.learning`)
     fs.writeFileSync(learning, learningFile(opts, includes, node))
     runParser(learning, 'load')
     io.err(`apparmor-monkeys profile: learning ${names.join(', ')} (complain mode)\n`)
-    const learned = await runOnce(opts, env, io, k, 'learning run')
+    const learned = await runOnce(opts, io, k, 'learning run')
     if (!learned.ok) throw new AppArmorError(ErrorCodes.LEARN_FAILED, `profile: ${learned.reason}`, { operation: 'profile', profile: opts.name })
     const records = recordsFor(parseRecords(learned.lines.join('\n')), names)
     const { text, profiles } = generate({ opts, records, node, includes })
@@ -425,7 +429,7 @@ export async function learnInPlace(opts: ProfileOptions, io: Io, k: Kernel = cre
     fs.writeFileSync(out, text)
     runParser(out, 'load')
     io.err(`apparmor-monkeys profile: wrote ${out}; verifying in enforce mode\n`)
-    const verified = await runOnce(opts, env, io, k, 'enforce run')
+    const verified = await runOnce(opts, io, k, 'enforce run')
     const denied = recordsFor(parseRecords(verified.lines.join('\n')), names)
       .filter((r) => r.verdict === 'DENIED')
       .map((r) => r.raw)

@@ -1,7 +1,7 @@
 /**
  * The options of `apparmor-monkeys profile`, parsed, validated and defaulted in this one place.
  *
- *   profile --name NAME --out DIR [--vm] [--exercise 'CMD'] [--timeout S]
+ *   profile --name NAME --out DIR [--vm] [--exercise 'CMD'] [--timeout S] [--grace S]
  *           [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=<match>]…
  *           [--app-dir DIR] [--data-dir DIR]… -- CMD [ARGS…]
  */
@@ -30,7 +30,7 @@ export interface ProfileOptions {
   readonly timeoutSec: number
   /** How to know the app is ready. Default: its main thread's label became NAME. */
   readonly ready: ReadyProbe
-  /** Seconds between SIGTERM and SIGKILL when the app is stopped. */
+  /** Seconds between SIGTERM and SIGKILL when the app is stopped (what a graceful stop does is learned too). */
   readonly graceSec: number
   readonly children: readonly ChildSpec[]
   /** The application's directory (`@{APP_DIR}`). Default: the current directory. */
@@ -39,7 +39,7 @@ export interface ProfileOptions {
   readonly command: readonly string[]
 }
 
-export const PROFILE_DEFAULTS = Object.freeze({ timeoutSec: 120, graceSec: 5, ready: Object.freeze({ kind: 'label' as const }) })
+export const PROFILE_DEFAULTS = Object.freeze({ timeoutSec: 120, graceSec: 30, ready: Object.freeze({ kind: 'label' as const }) })
 
 function usage(message: string, cause?: unknown): AppArmorError {
   return new AppArmorError(ErrorCodes.OPTIONS, `profile: ${message}`, { operation: 'profile', cause })
@@ -99,6 +99,7 @@ export function parseProfileArgs(args: readonly string[], cwd: string = process.
         vm: { type: 'boolean' },
         exercise: { type: 'string' },
         timeout: { type: 'string' },
+        grace: { type: 'string' },
         ready: { type: 'string' },
         child: { type: 'string', multiple: true },
         'app-dir': { type: 'string' },
@@ -124,6 +125,11 @@ export function parseProfileArgs(args: readonly string[], cwd: string = process.
     timeoutSec = Number(values['timeout'])
     if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw usage(`--timeout must be a positive number of seconds, got ${JSON.stringify(values['timeout'])}`)
   }
+  let graceSec: number = PROFILE_DEFAULTS.graceSec
+  if (values['grace'] !== undefined) {
+    graceSec = Number(values['grace'])
+    if (!Number.isFinite(graceSec) || graceSec < 0) throw usage(`--grace must be a number of seconds (0 or more), got ${JSON.stringify(values['grace'])}`)
+  }
   const children = ((values['child'] as string[] | undefined) ?? []).map(parseChild)
   const names = new Set([name, `${name}-boot`])
   for (const c of children) {
@@ -138,7 +144,7 @@ export function parseProfileArgs(args: readonly string[], cwd: string = process.
     exercise: exercise === undefined || exercise === '' ? null : exercise,
     timeoutSec,
     ready: values['ready'] === undefined ? PROFILE_DEFAULTS.ready : parseReady(values['ready'] as string),
-    graceSec: PROFILE_DEFAULTS.graceSec,
+    graceSec,
     children,
     appDir: path.resolve(cwd, (values['app-dir'] as string | undefined) ?? '.'),
     dataDirs: ((values['data-dir'] as string[] | undefined) ?? []).map((d) => path.resolve(cwd, d)),

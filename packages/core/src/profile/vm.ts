@@ -40,6 +40,8 @@ export function guestArgv(opts: ProfileOptions, node: string, cli: string): stri
     ...(opts.exercise !== null ? ['--exercise', opts.exercise] : []),
     '--timeout',
     String(opts.timeoutSec),
+    '--grace',
+    String(opts.graceSec),
     ...readyArg(opts.ready),
     ...opts.children.flatMap((c) => ['--child', `${c.name}=${c.match}`]),
     '--app-dir',
@@ -67,7 +69,7 @@ export async function learnInVm(opts: ProfileOptions, _args: readonly string[], 
   const env: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !HOST_ONLY.has(k)) env[k] = v
   const result = await vm.runVm({
-    steps: [{ name: `profile ${opts.name}`, argv: guestArgv(opts, process.execPath, cli), env, cwd: process.cwd(), timeoutSec: opts.timeoutSec * 2 + 60 }],
+    steps: [{ name: `profile ${opts.name}`, argv: guestArgv(opts, process.execPath, cli), env, cwd: process.cwd(), timeoutSec: (opts.timeoutSec + opts.graceSec) * 2 + 60 }],
     overlays: [...new Set([opts.appDir, ...opts.dataDirs])],
   })
   const step = result.steps[0]!

@@ -23,13 +23,14 @@ t.test('defaults', async (t) => {
 
 t.test('every option', async (t) => {
   const o = parseProfileArgs(
-    ['--name', 'svc', '--out', '/o', '--vm', '--exercise', 'npm test', '--timeout', '30', '--ready', 'tcp:3000', '--child', 'svc-worker=node', '--child', 'svc-proc=/usr/bin/node', '--app-dir', 'app', '--data-dir', 'data', '--data-dir', '/var/lib/x', '--', 'node', '--flag', 'x.js'],
+    ['--name', 'svc', '--out', '/o', '--vm', '--exercise', 'npm test', '--timeout', '30', '--grace', '0', '--ready', 'tcp:3000', '--child', 'svc-worker=node', '--child', 'svc-proc=/usr/bin/node', '--app-dir', 'app', '--data-dir', 'data', '--data-dir', '/var/lib/x', '--', 'node', '--flag', 'x.js'],
     '/srv',
   )
   t.match(o, {
     vm: true,
     exercise: 'npm test',
     timeoutSec: 30,
+    graceSec: 0,
     ready: { kind: 'tcp', port: 3000 },
     children: [
       { name: 'svc-worker', match: 'node' },
@@ -55,6 +56,7 @@ t.test('usage errors', async (t) => {
     [['--name', 'svc-boot', '--out', 'o', '--', 'x'], /give the runtime profile's name/],
     [['--name', 'svc', '--out', 'o', '--timeout', '0', '--', 'x'], /--timeout must be a positive number/],
     [['--name', 'svc', '--out', 'o', '--ready', 'tcp:99999', '--', 'x'], /--ready tcp:PORT needs a port/],
+    [['--name', 'svc', '--out', 'o', '--grace=-1', '--', 'x'], /--grace must be a number of seconds/],
     [['--name', 'svc', '--out', 'o', '--ready', 'http:ftp://x', '--', 'x'], /--ready http:URL needs an http:\/\/ URL/],
     [['--name', 'svc', '--out', 'o', '--ready', 'soon', '--', 'x'], /--ready must be tcp:PORT, http:URL, file:PATH or label/],
     [['--name', 'svc', '--out', 'o', '--child', 'nomatch', '--', 'x'], /--child must be NAME=/],

@@ -24,6 +24,8 @@ t.test('guest argv', async (t) => {
     'node ex.mjs "a b"',
     '--timeout',
     '120',
+    '--grace',
+    '30',
     '--ready',
     'tcp:3000',
     '--child',
