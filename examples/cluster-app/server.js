@@ -5,7 +5,8 @@
 //   aa-exec -p cluster-primary -- node server.js      (profiles: ./apparmor, see README.md)
 //
 // Environment: PORT (default 8080), HOST (default 127.0.0.1), WORKERS (default 2),
-// WORKER_PROFILE (default web-worker).
+// WORKER_PROFILE (default web-worker), WORKER_ALLOW_COMPLAIN=1 (accept a worker profile in
+// complain mode: only while its rules are being learned, see README.md).
 const cluster = require('node:cluster')
 const http = require('node:http')
 const { onWorkerFork, changeProfile } = require('@apparmor-monkeys/cluster')
@@ -17,7 +18,9 @@ const WORKERS = Number(process.env.WORKERS || 2)
 // Primary: every cluster.fork() from now on starts the worker in this profile (exec time) and
 // waits for it to confirm its label; throws now if the profile is missing or not permitted.
 // Worker: does nothing more (the worker has already confirmed before this file ran).
-const confinement = onWorkerFork(changeProfile(process.env.WORKER_PROFILE || 'web-worker'))
+const confinement = onWorkerFork(changeProfile(process.env.WORKER_PROFILE || 'web-worker'), {
+  allowComplain: process.env.WORKER_ALLOW_COMPLAIN === '1',
+})
 
 if (cluster.isPrimary) {
   let stopping = false

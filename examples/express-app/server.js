@@ -9,7 +9,9 @@
 // Environment: PORT (3000), HOST (127.0.0.1), APP_PROFILE (express-app),
 // APP_CONFINE_BEFORE=1 (confine before listening), APP_APPARMOR=off (run without
 // apparmor-monkeys' confinement: the comparison run).
+const { execFileSync, spawn } = require('node:child_process')
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const express = require('express')
 const { listenConfined } = require('@apparmor-monkeys/express')
@@ -86,7 +88,36 @@ function build({ secrets, instance, status }) {
     }
   })
 
+  // Tries, at request time, what the narrow profile refuses besides the secrets: running a
+  // program (/usr/bin/ls: no in-process answer exists, so it reaches the kernel) and writing a
+  // file outside any data directory (in the temporary directory). `via` picks the synchronous
+  // API (main thread) or the asynchronous one (libuv: a child process or a pool thread).
+  app.get('/api/refused', async (req, res) => {
+    const op = req.query.op === 'write' ? 'write' : 'exec'
+    const via = req.query.via === 'async' ? 'async' : 'sync'
+    try {
+      await attempt(op, via)
+      res.json({ op, via, refused: false })
+    } catch (err) {
+      res.status(err.code === 'EACCES' ? 403 : 500).json({ op, via, refused: true, error: err.code })
+    }
+  })
+
   return app
+}
+
+/** One exec or one write, synchronously or not (see /api/refused). */
+async function attempt(op, via) {
+  const file = path.join(os.tmpdir(), `express-app-${process.pid}.txt`)
+  if (op === 'exec') {
+    if (via === 'sync') execFileSync('/usr/bin/ls', ['/'], { stdio: 'ignore' })
+    else {
+      await new Promise((resolve, reject) => {
+        spawn('/usr/bin/ls', ['/'], { stdio: 'ignore' }).once('error', reject).once('exit', resolve)
+      })
+    }
+  } else if (via === 'sync') fs.writeFileSync(file, 'x')
+  else await fs.promises.writeFile(file, 'x')
 }
 
 async function main() {

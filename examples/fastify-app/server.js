@@ -8,7 +8,9 @@
 // Environment: PORT (3000), HOST (127.0.0.1), APP_PROFILE (fastify-app),
 // APP_CONFINE_WHEN (ready | listen), APP_EXEC_LOG=stderr (one JSON line per exec decision),
 // APP_APPARMOR=off (run without apparmor-monkeys: the comparison run of the demo), LOG_LEVEL (info).
+const { execFileSync, spawn } = require('node:child_process')
 const fs = require('node:fs')
+const os = require('node:os')
 const path = require('node:path')
 const Fastify = require('fastify')
 const apparmorMonkeys = require('@apparmor-monkeys/fastify')
@@ -102,7 +104,36 @@ async function build(options = settings()) {
     }
   })
 
+  // Tries, at request time, what the narrow profile refuses besides the secrets: running a
+  // program (/usr/bin/ls: no in-process answer exists, so it reaches the kernel) and writing a
+  // file outside any data directory (in the temporary directory). `via` picks the synchronous
+  // API (main thread) or the asynchronous one (libuv: a child process or a pool thread).
+  app.get('/api/refused', async (request, reply) => {
+    const op = request.query.op === 'write' ? 'write' : 'exec'
+    const via = request.query.via === 'async' ? 'async' : 'sync'
+    try {
+      await attempt(op, via)
+      return { op, via, refused: false }
+    } catch (err) {
+      return reply.code(err.code === 'EACCES' ? 403 : 500).send({ op, via, refused: true, error: err.code })
+    }
+  })
+
   return app
+}
+
+/** One exec or one write, synchronously or not (see /api/refused). */
+async function attempt(op, via) {
+  const file = path.join(os.tmpdir(), `fastify-app-${process.pid}.txt`)
+  if (op === 'exec') {
+    if (via === 'sync') execFileSync('/usr/bin/ls', ['/'], { stdio: 'ignore' })
+    else {
+      await new Promise((resolve, reject) => {
+        spawn('/usr/bin/ls', ['/'], { stdio: 'ignore' }).once('error', reject).once('exit', resolve)
+      })
+    }
+  } else if (via === 'sync') fs.writeFileSync(file, 'x')
+  else await fs.promises.writeFile(file, 'x')
 }
 
 async function main() {

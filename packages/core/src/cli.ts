@@ -6,6 +6,9 @@
  *   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS…]
  *   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS…]
  *   apparmor-monkeys vm setup|run …   (delegates to @apparmor-monkeys/vm when it is installed)
+ *   apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S] [--grace S]
+ *                    [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]…
+ *                    [--app-dir DIR] [--data-dir DIR]… -- COMMAND [ARGS…]
  *   apparmor-monkeys --help | --version
  *
  * Conventions: `--help` and `--version` print to stdout and exit 0; usage errors print the
@@ -14,8 +17,9 @@
  * `| jq` works.
  *
  * Exit codes: 0 success; 1 usage or unexpected error; 2 AppArmor is not enabled; 3 the
- * profile is not loaded; 4 the transition is not permitted; for `exec` and `audit`, the
- * command's own status (128+N when it died of signal N); `vm …` exits as apparmor-monkeys-vm
+ * profile is not loaded; 4 the transition is not permitted; 5 `profile`: the learning or the
+ * enforce run failed (the exercise failed, a timeout, DENIED records); for `exec` and `audit`,
+ * the command's own status (128+N when it died of signal N); `vm …` exits as apparmor-monkeys-vm
  * does, and with 69 when @apparmor-monkeys/vm is not installed.
  */
 import { spawn, type StdioOptions } from 'node:child_process'
@@ -28,14 +32,18 @@ import { createKernel, parseLabel, type EnabledStatus, type Kernel } from './ker
 import { withExecProfile } from './confine/exec'
 import { adapterError } from './adapter'
 import { Procfs } from './kernel/procfs'
+import { requireVmPackage, VM_PACKAGE } from './vm-package'
 
-export const EXIT = { OK: 0, USAGE: 1, DISABLED: 2, NOT_FOUND: 3, NOT_PERMITTED: 4, VM_NOT_INSTALLED: 69 } as const
+export const EXIT = { OK: 0, USAGE: 1, DISABLED: 2, NOT_FOUND: 3, NOT_PERMITTED: 4, PROFILE_FAILED: 5, VM_NOT_INSTALLED: 69 } as const
 
 const USAGE = `usage:
   apparmor-monkeys status [--pid PID] [--json]
   apparmor-monkeys exec -p PROFILE [--stack] -- COMMAND [ARGS...]
   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS...]
   apparmor-monkeys vm setup|run ...
+  apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S] [--grace S]
+                   [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]...
+                   [--app-dir DIR] [--data-dir DIR]... -- COMMAND [ARGS...]
   apparmor-monkeys --help | --version
 `
 
@@ -62,14 +70,36 @@ commands:
             @apparmor-monkeys/vm (an optional package: npm install @apparmor-monkeys/vm).
             "apparmor-monkeys vm --help" shows its commands (setup, run).
 
+  profile   Learn the AppArmor profiles of a Node app from a run of it, then verify them:
+            NAME-boot (COMMAND starts in it) and NAME (what the app changes into: its
+            adapter, confine(NAME) or APPARMOR_MONKEYS_PROFILE), both in complain mode;
+            runs COMMAND with the register preload, waits until it is ready, runs the
+            exercise, stops it (SIGTERM, SIGKILL after --grace), turns the kernel's records
+            into rules in DIR/NAME, reloads them in enforce mode and runs app and exercise
+            again. Needs root on an AppArmor host, or --vm. See docs/profile.md.
+              --name NAME        the runtime profile (the boot profile is NAME-boot)
+              --out DIR          where the profile file DIR/NAME is written
+              --exercise CMD     a shell command run once the app is ready (unconfined,
+                                 same environment); its failure fails the run
+              --timeout S        seconds per run until the exercise ends (default 120)
+              --grace S          seconds from SIGTERM to SIGKILL when the app is
+                                 stopped (default 30; a graceful stop is learned too)
+              --ready PROBE      tcp:PORT, http:URL or file:PATH (default: the app's
+                                 label became NAME)
+              --child NAME=MATCH a child confined at exec time (a program name or an
+                                 absolute path) gets its own learned profile NAME
+              --app-dir DIR      the app's directory, @{APP_DIR} (default: the cwd)
+              --data-dir DIR     a directory the app writes below (DIR/** rw)
+              --vm               run it all inside the real-kernel VM (@apparmor-monkeys/vm)
+
 options:
   -h, --help      this help (stdout)
   -v, --version   the version (stdout)
 
 exit status: 0 success; 1 usage or unexpected error; 2 AppArmor is not enabled; 3 the profile
-is not loaded; 4 the transition is not permitted; for exec and audit, COMMAND's own status
-(128+N when it died of signal N); vm: as apparmor-monkeys-vm, 69 when @apparmor-monkeys/vm is
-not installed.
+is not loaded; 4 the transition is not permitted; 5 profile: the learning or the enforce run
+failed or logged DENIED records; for exec and audit, COMMAND's own status (128+N when it died
+of signal N); vm: as apparmor-monkeys-vm, 69 when @apparmor-monkeys/vm is not installed.
 `
 
 /** The package's version (dist/cli.js sits one level below package.json). */
@@ -141,6 +171,10 @@ function exitFor(err: unknown): number {
     case ErrorCodes.NO_NEW_PRIVS:
     case ErrorCodes.RESTORE_FAILED:
       return EXIT.NOT_PERMITTED
+    case ErrorCodes.LEARN_FAILED:
+    case ErrorCodes.VERIFY_DENIED:
+    case ErrorCodes.PROFILE_LOAD:
+      return EXIT.PROFILE_FAILED
     default:
       return EXIT.USAGE
   }
@@ -300,26 +334,42 @@ export async function audit(args: string[], io: Io): Promise<number> {
   return code
 }
 
-const VM_PACKAGE = '@apparmor-monkeys/vm'
-
 /** `vm …`: the CLI of the optional @apparmor-monkeys/vm package, loaded only here. */
 async function vm(args: string[], io: Io): Promise<number> {
   let mod: { main?: (argv: string[], io: Io) => Promise<number> }
   try {
-    mod = require(VM_PACKAGE) as typeof mod
+    mod = requireVmPackage('vm') as typeof mod
   } catch (err) {
-    const missing = (err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && (err as Error).message.includes(`'${VM_PACKAGE}'`)
-    if (!missing) throw err
-    const e = new AppArmorError(
-      ErrorCodes.VM_NOT_INSTALLED,
-      `vm: ${VM_PACKAGE} is not installed; install it next to @apparmor-monkeys/core (npm install --save-dev ${VM_PACKAGE}), then run: npx apparmor-monkeys vm setup`,
-      { operation: 'vm', cause: err },
-    )
-    io.err(`apparmor-monkeys: ${e.message} [${e.code}]\n`)
+    if (!(err instanceof AppArmorError) || err.code !== ErrorCodes.VM_NOT_INSTALLED) throw err
+    io.err(`apparmor-monkeys: ${err.message} [${err.code}]\n`)
     return EXIT.VM_NOT_INSTALLED
   }
   if (typeof mod.main !== 'function') throw new Error(`vm: ${VM_PACKAGE} has no main(); install a version that matches @apparmor-monkeys/core`)
   return mod.main(args, io)
+}
+
+/** `profile`: learn and verify (the learner is loaded only for this command). */
+export async function profile(args: string[], io: Io): Promise<number> {
+  const { parseProfileArgs } = require('./profile/options') as typeof import('./profile/options')
+  let opts: ReturnType<typeof parseProfileArgs>
+  try {
+    opts = parseProfileArgs(args)
+  } catch (err) {
+    io.err(`apparmor-monkeys: ${(err as Error).message} [${(err as { code?: string }).code}]\n${USAGE}`)
+    return EXIT.USAGE
+  }
+  if (opts.vm) {
+    const { learnInVm } = require('./profile/vm') as typeof import('./profile/vm')
+    return learnInVm(opts, args, io)
+  }
+  const { learnInPlace } = require('./profile/learn') as typeof import('./profile/learn')
+  const result = await learnInPlace(opts, io)
+  io.out(result.summary)
+  if (!result.verify.ok) {
+    io.err(`apparmor-monkeys: profile: the enforce re-run failed: ${result.verify.reason || `${result.verify.denied.length} DENIED record(s)`} [${result.verify.reason ? ErrorCodes.LEARN_FAILED : ErrorCodes.VERIFY_DENIED}]\n`)
+    return EXIT.PROFILE_FAILED
+  }
+  return EXIT.OK
 }
 
 export async function main(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
@@ -350,6 +400,8 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
         return await exec(args, io)
       case 'audit':
         return await audit(args, io)
+      case 'profile':
+        return await profile(args, io)
       case undefined:
         io.err(USAGE)
         return EXIT.USAGE

@@ -56,10 +56,22 @@ export const ErrorCodes = {
    */
   NOT_READY: 'ERR_AA_NOT_READY',
   /**
-   * `apparmor-monkeys vm …` needs the optional package @apparmor-monkeys/vm (the real-kernel VM),
-   * which is not installed next to core.
+   * `apparmor-monkeys vm …` and `profile --vm` need the optional package @apparmor-monkeys/vm
+   * (the real-kernel VM), which is not installed next to core.
    */
   VM_NOT_INSTALLED: 'ERR_AA_VM_NOT_INSTALLED',
+  /**
+   * `profile`: apparmor_parser could not compile or load a profile (its message is kept), or
+   * the learner cannot load profiles here (not root: use sudo, or `--vm`).
+   */
+  PROFILE_LOAD: 'ERR_AA_PROFILE_LOAD',
+  /**
+   * `profile`: a learning or verification run failed: the app exited before it was ready or
+   * never became ready, the exercise exited non-zero, or the run took longer than `--timeout`.
+   */
+  LEARN_FAILED: 'ERR_AA_LEARN_FAILED',
+  /** `profile`: the enforce re-run under the generated profiles logged DENIED records (listed in `data`). */
+  VERIFY_DENIED: 'ERR_AA_VERIFY_DENIED',
 } as const
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes]

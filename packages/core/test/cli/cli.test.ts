@@ -81,3 +81,33 @@ t.test('status hints name what to do on a laptop, WSL or in a container', async 
   t.match(disabledHint(absent, { wsl: false, container: true }).join('\n'), /container: it uses the host's kernel/)
   t.match(disabledHint({ enabled: false, reason: 'disabled-at-boot', errno: 'ECANCELED', message: '' }, { wsl: false, container: false }).join('\n'), /remove apparmor=0/)
 })
+
+t.test('profile: usage errors, and what it says where AppArmor or the VM package is missing', async (t) => {
+  const usage = cli('profile', '--name', 'svc', '--', 'node', 'x.js')
+  t.equal(usage.status, 1)
+  t.match(usage.stderr, /profile: --out DIR is required \[ERR_AA_OPTIONS\]\nusage:\n/)
+  const unknown = cli('profile', '--name', 'svc', '--out', '/tmp/x', '--bogus', '--', 'true')
+  t.equal(unknown.status, 1)
+  t.match(unknown.stderr, /Unknown option '--bogus'.*\[ERR_AA_OPTIONS\]/)
+  const help = cli('profile', '--help')
+  t.equal(help.status, 0)
+  t.match(help.stdout, /profile   Learn the AppArmor profiles of a Node app/)
+  t.match(help.stdout, /--child NAME=MATCH/)
+  if (!hasAppArmor) {
+    const r = cli('profile', '--name', 'svc', '--out', '/tmp/aam-cli-profile', '--', 'true')
+    t.equal(r.status, 2, 'AppArmor not enabled: exit 2')
+    t.match(r.stderr, /profile: AppArmor is not enabled here .*; use --vm \[ERR_AA_DISABLED\]/)
+    t.notOk(fs.existsSync('/tmp/aam-cli-profile'), 'nothing written')
+  }
+  let vmInstalled = true
+  try {
+    require.resolve('@apparmor-monkeys/vm')
+  } catch {
+    vmInstalled = false
+  }
+  if (!vmInstalled) {
+    const r = cli('profile', '--vm', '--name', 'svc', '--out', '/tmp/aam-cli-profile', '--', 'true')
+    t.equal(r.status, 1)
+    t.match(r.stderr, /profile --vm: @apparmor-monkeys\/vm is not installed.*\[ERR_AA_VM_NOT_INSTALLED\]/)
+  }
+})
