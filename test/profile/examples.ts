@@ -90,11 +90,6 @@ export function exampleSpecs(): ExampleSpec[] {
       ready: '',
       exercise: `node ${path.join(exampleDir('bullmq-worker'), 'exercise.mjs')}`,
       redis: true,
-      knownIssue:
-        'the learned pair lacks "signal (send) set=(term) peer=bullmq-processor" (bullmq-worker) and "signal (receive) ' +
-        'set=(term) peer=bullmq-worker" (bullmq-processor), so a graceful SIGTERM of the worker (worker.close() stops its ' +
-        'processors) is DENIED; seen with --grace 30 too (7c15cb2). The complain-mode records of that stop are in ' +
-        'packages/core/test/profile/fixtures/records/node*/bullmq-worker.log (operation="signal")',
     },
   ]
 }

@@ -196,6 +196,14 @@ function describeExit(e: { code: number | null; signal: string | null; error?: E
   return e.error ? e.error.message : e.signal ? `signal ${e.signal}` : `status ${e.code}`
 }
 
+function signalOne(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch {
+    // already gone
+  }
+}
+
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal)
@@ -260,13 +268,16 @@ export async function runOnce(opts: ProfileOptions, io: Io, k: Kernel, phase: st
     }
   }
   // stop
+  // As `systemctl stop` with KillMode=mixed and `docker stop` do: SIGTERM to the main process
+  // only, so what the app itself does to stop (its children signalled by it, a last write) is
+  // what is learned; whatever of its process group is left then gets SIGKILL.
   if (exited === null) {
-    killGroup(app.pid ?? 0, 'SIGTERM')
+    signalOne(app.pid ?? 0, 'SIGTERM')
     const graceful = await Promise.race([appExit, delay(opts.graceSec * 1000).then(() => null)])
-    if (graceful === null) {
-      killGroup(app.pid ?? 0, 'SIGKILL')
-      await appExit
-    }
+    killGroup(app.pid ?? 0, 'SIGKILL')
+    if (graceful === null) await appExit
+  } else {
+    killGroup(app.pid ?? 0, 'SIGKILL')
   }
   const lines = source.collect()
   source.close()
