@@ -15,7 +15,7 @@ t.test('onexec restore after exec-time confinement in the AppArmor VM', { skip: 
     steps: [{ name: 'onexec', argv: ['node', '--test-reporter=tap', path.join(guest, 'onexec.test.js')], timeoutSec: 300 }],
     timeoutMs: 600_000,
   })
-  t.same(r.profilesLoaded.sort(), ['aam-ox-allcond', 'aam-ox-narrow', 'aam-ox-open', 'aam-ox-other', 'aam-ox-worker'])
+  t.same(r.profilesLoaded.sort(), ['aam-ox-allcond', 'aam-ox-attached', 'aam-ox-narrow', 'aam-ox-open', 'aam-ox-other', 'aam-ox-sink', 'aam-ox-sinkrule', 'aam-ox-worker'])
   for (const step of r.steps) t.test(step.name, async (t) => assertGuestTap(t, step))
   t.comment(`boot ${Math.round(r.bootMs)} ms, total ${Math.round(r.totalMs)} ms`)
 })
