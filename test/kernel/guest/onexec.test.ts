@@ -4,7 +4,7 @@
  * holds its own profile (there is no "clear onexec"), and the kernel then applies the onexec
  * rules, not the exec rules, to every later exec of that thread (security/apparmor/domain.c:
  * onexec overrides the x transitions). These tests pin the measured behaviour, documented in
- * docs/security.md ("Known limits"): a kernel or a fix that changes it makes them fail.
+ * docs/security.md ("Known limit: the onexec restore"): a kernel or a fix that changes it makes them fail.
  */
 import { test } from 'node:test'
 import * as assert from 'node:assert/strict'
