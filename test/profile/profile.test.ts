@@ -1,22 +1,47 @@
 // `apparmor-monkeys profile` on the example apps, on the real AppArmor kernel (issue #15's
-// "Done when"): ONE VM boot learns the profiles of the Fastify, Express and cluster examples and
-// of the BullMQ worker with its processor profile (Redis inside the VM), each with the command
-// in place in the guest (root, AppArmor), which verifies them itself in enforce mode; then
-// guest/learned.test.ts runs each app under its learned profiles and proves the normal
-// workload leaves zero DENIED lines while a boot-only file, an exec and a write outside the
-// app's data directory are refused with EACCES. Every guest test becomes a host assertion.
-//
-// (Until the command's --vm mode and @apparmor-monkeys/vm are merged this boots test/vm's
-// runVm itself and runs the CLI in place inside it: the same thing --vm does.)
+// "Done when"): `apparmor-monkeys profile --vm`, run on the host as a user runs it, learns the
+// profiles of the Fastify, Express and cluster examples, each in a VM of its own, and verifies
+// them there in enforce mode; the BullMQ worker with its processor profile needs Redis running
+// before the app, so its profiles are learned by the same command in place inside the proof
+// VM, where redis-server runs. Then, in one more boot, guest/learned.test.ts runs each app
+// under its learned profiles and proves the normal workload leaves zero DENIED lines while a
+// boot-only file, an exec and a write outside the app's data directory are refused with
+// EACCES. Every guest test becomes a host assertion.
+import { spawn } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
 import t from 'tap'
 import { assertGuestTap } from '../vm/tap'
 import { runVm, vmPrerequisites } from '@apparmor-monkeys/vm'
 import { skipOrFail } from '../support/require-vm'
-import { exampleSpecs, profileNames } from './examples'
+import { exampleDir, exampleSpecs, profileNames, repoRoot, type ExampleSpec } from './examples'
 
 const guest = path.resolve(__dirname, '..', 'dist', 'profile', 'guest', 'learned.test.js')
 const pre = vmPrerequisites()
+const CLI = path.join(repoRoot(), 'packages', 'core', 'dist', 'cli.js')
+/** Learned on the host with `profile --vm` (the others, in place inside the proof VM). */
+const VM_LEARNED = new Set(['fastify-app', 'express-app', 'cluster-app'])
+
+/** `apparmor-monkeys profile --vm …` for one example, as a user runs it from the app's folder. */
+function learnWithVm(s: ExampleSpec, out: string): Promise<{ status: number | null; output: string }> {
+  const args = [CLI, 'profile', '--vm', '--name', s.name, '--out', out, '--app-dir', exampleDir(s.example), '--exercise', s.exercise, '--timeout', '240']
+  if (s.ready) args.push('--ready', s.ready)
+  for (const c of s.children) args.push('--child', `${c.name}=${c.match}`)
+  const argv = s.argv.map((a, i) => (i === 0 && a === 'node' ? process.execPath : a))
+  // A clean environment: the test runner's variables are not the app's.
+  const env: NodeJS.ProcessEnv = { PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, HOME: os.homedir(), ...s.env }
+  for (const k of ['AAM_VM_DIR', 'TMPDIR']) if (process.env[k]) env[k] = process.env[k]
+  return new Promise((resolve) => {
+    // Through `env -i`: tap's process-info hook adds its NODE_OPTIONS to whatever a test spawns.
+    const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`)
+    const child = spawn('/usr/bin/env', ['-i', ...vars, process.execPath, ...args, '--', ...argv], { cwd: s.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()))
+    child.on('close', (status) => resolve({ status, output }))
+  })
+}
 /** The examples whose routes try the refusals at request time (the others: a probe process per profile). */
 const ROUTES = new Set(['fastify-app', 'express-app'])
 /** The marker records the learner and the guest's auditSince() provoke to cut the kernel log. */
@@ -28,11 +53,24 @@ t.test('profile learns and proves the examples\' profiles in the AppArmor VM', {
   // AAM_PROFILE_EXAMPLES=bullmq-worker,cluster-app: only these (while working on one)
   const only = process.env['AAM_PROFILE_EXAMPLES']?.split(',')
   const specs = exampleSpecs().filter((s) => !only || only.includes(s.example))
+  const learned = fs.mkdtempSync(path.join(os.tmpdir(), 'aam-learned-'))
+  t.teardown(() => fs.rmSync(learned, { recursive: true, force: true }))
+  for (const s of specs.filter((x) => VM_LEARNED.has(x.example))) {
+    const r = await learnWithVm(s, learned)
+    t.comment(`profile --vm ${s.example}: status ${r.status}\n${r.output}`)
+    t.equal(r.status, 0, `apparmor-monkeys profile --vm learned and verified ${s.example}'s profiles`)
+  }
   const r = await runVm({
     steps: specs.flatMap((s) => [
-      { name: s.example, argv: ['node', '--test-reporter=tap', guest], env: { EXAMPLE: s.example }, timeoutSec: 900 },
+      {
+        name: s.example,
+        argv: ['node', '--test-reporter=tap', guest],
+        env: { EXAMPLE: s.example, ...(VM_LEARNED.has(s.example) ? { LEARNED_FILE: path.join(learned, s.name) } : {}) },
+        timeoutSec: 900,
+      },
       { name: `${s.example}: the learned file`, argv: ['cat', `/tmp/learned/${s.name}`], timeoutSec: 30 },
     ]),
+    shares: [learned],
     timeoutMs: 3_000_000,
   })
   specs.forEach((s, i) => {
