@@ -30,6 +30,8 @@ export interface ExampleSpec {
   exercise: string
   /** The app needs a redis-server (started before the app, stopped after it). */
   redis: boolean
+  /** `--service CMD`: what the command starts before the app (unconfined) and stops after it. */
+  services: string[]
   /**
    * A known failure of `apparmor-monkeys profile` on this example, named precisely: the kernel
    * suite marks the checks it breaks as TODO (they still run and print), until the command is
@@ -54,6 +56,7 @@ export function exampleSpecs(): ExampleSpec[] {
       ready: 'tcp:3000',
       exercise: 'node exercise.mjs',
       redis: false,
+      services: [],
     },
     {
       example: 'express-app',
@@ -66,6 +69,7 @@ export function exampleSpecs(): ExampleSpec[] {
       ready: '',
       exercise: 'node exercise.mjs',
       redis: false,
+      services: [],
     },
     {
       example: 'cluster-app',
@@ -79,6 +83,7 @@ export function exampleSpecs(): ExampleSpec[] {
       ready: 'tcp:8080',
       exercise: 'node exercise.mjs',
       redis: false,
+      services: [],
     },
     {
       example: 'bullmq-worker',
@@ -90,6 +95,7 @@ export function exampleSpecs(): ExampleSpec[] {
       ready: '',
       exercise: `node ${path.join(exampleDir('bullmq-worker'), 'exercise.mjs')}`,
       redis: true,
+      services: ["redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no"],
     },
   ]
 }

@@ -1,9 +1,8 @@
 // `apparmor-monkeys profile` on the example apps, on the real AppArmor kernel (issue #15's
 // "Done when"): `apparmor-monkeys profile --vm`, run on the host as a user runs it, learns the
-// profiles of the Fastify, Express and cluster examples, each in a VM of its own, and verifies
-// them there in enforce mode; the BullMQ worker with its processor profile needs Redis running
-// before the app, so its profiles are learned by the same command in place inside the proof
-// VM, where redis-server runs. Then, in one more boot, guest/learned.test.ts runs each app
+// profiles of the Fastify, Express and cluster examples and of the BullMQ worker with its
+// processor profile (Redis started inside the VM by `--service`), each in a VM of its own, and
+// verifies them there in enforce mode. Then, in one more boot, guest/learned.test.ts runs each app
 // under its learned profiles and proves the normal workload leaves zero DENIED lines while a
 // boot-only file, an exec and a write outside the app's data directory are refused with
 // EACCES. Every guest test becomes a host assertion.
@@ -20,14 +19,15 @@ import { exampleDir, exampleSpecs, profileNames, repoRoot, type ExampleSpec } fr
 const guest = path.resolve(__dirname, '..', 'dist', 'profile', 'guest', 'learned.test.js')
 const pre = vmPrerequisites()
 const CLI = path.join(repoRoot(), 'packages', 'core', 'dist', 'cli.js')
-/** Learned on the host with `profile --vm` (the others, in place inside the proof VM). */
-const VM_LEARNED = new Set(['fastify-app', 'express-app', 'cluster-app'])
+/** Learned on the host with `profile --vm` (all of them; the guest can also learn in place). */
+const VM_LEARNED = new Set(['fastify-app', 'express-app', 'cluster-app', 'bullmq-worker'])
 
 /** `apparmor-monkeys profile --vm …` for one example, as a user runs it from the app's folder. */
 function learnWithVm(s: ExampleSpec, out: string): Promise<{ status: number | null; output: string }> {
   const args = [CLI, 'profile', '--vm', '--name', s.name, '--out', out, '--app-dir', exampleDir(s.example), '--exercise', s.exercise, '--timeout', '240']
   if (s.ready) args.push('--ready', s.ready)
   for (const c of s.children) args.push('--child', `${c.name}=${c.match}`)
+  for (const c of s.services) args.push('--service', c)
   const argv = s.argv.map((a, i) => (i === 0 && a === 'node' ? process.execPath : a))
   // A clean environment: the test runner's variables are not the app's.
   const env: NodeJS.ProcessEnv = { PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`, HOME: os.homedir(), ...s.env }

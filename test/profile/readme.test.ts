@@ -50,6 +50,7 @@ const { parseProfileArgs } = require(path.join(repoRoot(), 'packages', 'core', '
     exercise: string | null
     ready: { kind: string; port?: number }
     children: { name: string; match: string }[]
+    services: string[]
     command: string[]
   }
 }
@@ -64,6 +65,7 @@ for (const spec of exampleSpecs()) {
     t.equal(o.name, spec.name)
     t.same(o.ready, spec.ready ? { kind: 'tcp', port: Number(spec.ready.slice(4)) } : { kind: 'label' })
     t.same(o.children, spec.children)
+    t.same(o.services, spec.services)
     t.same(o.exercise?.split(' ').map(base), spec.exercise.split(' ').map(base))
     t.same(o.command.map(base), spec.argv.map(base))
     t.same(env, spec.env)

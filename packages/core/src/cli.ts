@@ -7,7 +7,7 @@
  *   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS…]
  *   apparmor-monkeys vm setup|run …   (delegates to @apparmor-monkeys/vm when it is installed)
  *   apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S] [--grace S]
- *                    [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]…
+ *                    [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]… [--service CMD]…
  *                    [--app-dir DIR] [--data-dir DIR]… -- COMMAND [ARGS…]
  *   apparmor-monkeys --help | --version
  *
@@ -42,7 +42,7 @@ const USAGE = `usage:
   apparmor-monkeys audit [--json] [--out FILE] -- COMMAND [ARGS...]
   apparmor-monkeys vm setup|run ...
   apparmor-monkeys profile --name NAME --out DIR [--vm] [--exercise CMD] [--timeout S] [--grace S]
-                   [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]...
+                   [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=MATCH]... [--service CMD]...
                    [--app-dir DIR] [--data-dir DIR]... -- COMMAND [ARGS...]
   apparmor-monkeys --help | --version
 `
@@ -86,6 +86,9 @@ commands:
                                  stopped (default 30; a graceful stop is learned too)
               --ready PROBE      tcp:PORT, http:URL or file:PATH (default: the app's
                                  label became NAME)
+              --service CMD      a shell command started (unconfined) before the app in
+                                 each run and stopped after it: a service the app needs
+                                 to become ready, e.g. redis-server
               --child NAME=MATCH a child confined at exec time (a program name or an
                                  absolute path) gets its own learned profile NAME
               --app-dir DIR      the app's directory, @{APP_DIR} (default: the cwd)

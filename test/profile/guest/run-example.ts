@@ -28,6 +28,7 @@ function minimalSpec(): ExampleSpec {
     ready: 'tcp:3300',
     exercise: `node -e "fetch('http://127.0.0.1:3300/').then((r) => r.text()).then((t) => process.exit(t.startsWith('ok') ? 0 : 1))"`,
     redis: false,
+    services: [],
   }
 }
 

@@ -219,6 +219,21 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
 /** Runs the app in NAME-boot and the exercise once; returns the AppArmor lines printed meanwhile. */
 export async function runOnce(opts: ProfileOptions, io: Io, k: Kernel, phase: string): Promise<RunOutcome> {
   const env = runEnv(opts)
+  // The services the app needs (--service): unconfined, with the exercise's environment, each
+  // in a process group of its own, stopped after the app.
+  const services = opts.services.map((cmd) => spawn('/bin/sh', ['-c', cmd], { env: runEnv(opts, process.env, false), stdio: ['ignore', 2, 2], detached: true }))
+  try {
+    return await runApp(opts, io, k, phase, env)
+  } finally {
+    for (const svc of services) {
+      const gone = exitOf(svc)
+      killGroup(svc.pid ?? 0, 'SIGTERM')
+      if ((await Promise.race([gone, delay(5000).then(() => null)])) === null) killGroup(svc.pid ?? 0, 'SIGKILL')
+    }
+  }
+}
+
+async function runApp(opts: ProfileOptions, io: Io, k: Kernel, phase: string, env: NodeJS.ProcessEnv): Promise<RunOutcome> {
   const source: AuditSource = openAuditSource()
   const deadline = Date.now() + opts.timeoutSec * 1000
   const [file, ...args] = opts.command as [string, ...string[]]

@@ -2,7 +2,7 @@
  * The options of `apparmor-monkeys profile`, parsed, validated and defaulted in this one place.
  *
  *   profile --name NAME --out DIR [--vm] [--exercise 'CMD'] [--timeout S] [--grace S]
- *           [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=<match>]…
+ *           [--ready tcp:PORT|http:URL|file:PATH] [--child NAME=<match>]… [--service 'CMD']…
  *           [--app-dir DIR] [--data-dir DIR]… -- CMD [ARGS…]
  */
 import * as path from 'node:path'
@@ -33,6 +33,11 @@ export interface ProfileOptions {
   /** Seconds between SIGTERM and SIGKILL when the app is stopped (what a graceful stop does is learned too). */
   readonly graceSec: number
   readonly children: readonly ChildSpec[]
+  /**
+   * Shell commands started (unconfined, same environment) before the app in each run and
+   * stopped after it: the services the app needs to become ready (Redis for a BullMQ worker).
+   */
+  readonly services: readonly string[]
   /** The application's directory (`@{APP_DIR}`). Default: the current directory. */
   readonly appDir: string
   readonly dataDirs: readonly string[]
@@ -102,6 +107,7 @@ export function parseProfileArgs(args: readonly string[], cwd: string = process.
         grace: { type: 'string' },
         ready: { type: 'string' },
         child: { type: 'string', multiple: true },
+        service: { type: 'string', multiple: true },
         'app-dir': { type: 'string' },
         'data-dir': { type: 'string', multiple: true },
       },
@@ -146,6 +152,10 @@ export function parseProfileArgs(args: readonly string[], cwd: string = process.
     ready: values['ready'] === undefined ? PROFILE_DEFAULTS.ready : parseReady(values['ready'] as string),
     graceSec,
     children,
+    services: ((values['service'] as string[] | undefined) ?? []).map((c) => {
+      if (c.trim() === '') throw usage('--service needs a shell command, got an empty one')
+      return c
+    }),
     appDir: path.resolve(cwd, (values['app-dir'] as string | undefined) ?? '.'),
     dataDirs: ((values['data-dir'] as string[] | undefined) ?? []).map((d) => path.resolve(cwd, d)),
     command,

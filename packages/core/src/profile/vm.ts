@@ -46,6 +46,7 @@ export function guestArgv(opts: ProfileOptions, node: string, cli: string): stri
     String(opts.graceSec),
     ...readyArg(opts.ready),
     ...opts.children.flatMap((c) => ['--child', `${c.name}=${c.match}`]),
+    ...opts.services.flatMap((c) => ['--service', c]),
     '--app-dir',
     opts.appDir,
     ...opts.dataDirs.flatMap((d) => ['--data-dir', d]),

@@ -15,6 +15,7 @@ t.test('defaults', async (t) => {
     ready: { kind: 'label' },
     graceSec: PROFILE_DEFAULTS.graceSec,
     children: [],
+    services: [],
     appDir: '/srv/app',
     dataDirs: [],
     command: ['node', 'server.js'],
@@ -23,7 +24,7 @@ t.test('defaults', async (t) => {
 
 t.test('every option', async (t) => {
   const o = parseProfileArgs(
-    ['--name', 'svc', '--out', '/o', '--vm', '--exercise', 'npm test', '--timeout', '30', '--grace', '0', '--ready', 'tcp:3000', '--child', 'svc-worker=node', '--child', 'svc-proc=/usr/bin/node', '--app-dir', 'app', '--data-dir', 'data', '--data-dir', '/var/lib/x', '--', 'node', '--flag', 'x.js'],
+    ['--name', 'svc', '--out', '/o', '--vm', '--exercise', 'npm test', '--timeout', '30', '--grace', '0', '--ready', 'tcp:3000', '--child', 'svc-worker=node', '--child', 'svc-proc=/usr/bin/node', '--service', "redis-server --save ''", '--service', 'memcached', '--app-dir', 'app', '--data-dir', 'data', '--data-dir', '/var/lib/x', '--', 'node', '--flag', 'x.js'],
     '/srv',
   )
   t.match(o, {
@@ -36,6 +37,7 @@ t.test('every option', async (t) => {
       { name: 'svc-worker', match: 'node' },
       { name: 'svc-proc', match: '/usr/bin/node' },
     ],
+    services: ["redis-server --save ''", 'memcached'],
     appDir: '/srv/app',
     dataDirs: ['/srv/data', '/var/lib/x'],
     command: ['node', '--flag', 'x.js'],
@@ -57,6 +59,7 @@ t.test('usage errors', async (t) => {
     [['--name', 'svc', '--out', 'o', '--timeout', '0', '--', 'x'], /--timeout must be a positive number/],
     [['--name', 'svc', '--out', 'o', '--ready', 'tcp:99999', '--', 'x'], /--ready tcp:PORT needs a port/],
     [['--name', 'svc', '--out', 'o', '--grace=-1', '--', 'x'], /--grace must be a number of seconds/],
+    [['--name', 'svc', '--out', 'o', '--service', ' ', '--', 'x'], /--service needs a shell command/],
     [['--name', 'svc', '--out', 'o', '--ready', 'http:ftp://x', '--', 'x'], /--ready http:URL needs an http:\/\/ URL/],
     [['--name', 'svc', '--out', 'o', '--ready', 'soon', '--', 'x'], /--ready must be tcp:PORT, http:URL, file:PATH or label/],
     [['--name', 'svc', '--out', 'o', '--child', 'nomatch', '--', 'x'], /--child must be NAME=/],
