@@ -29,12 +29,13 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   fi
 fi
 
-# 2. dependencies and build
+# 2. the other supported Node lines (the machine's own Node stays the default); before the
+#    build, which writes a V8 code cache of the preload's single-file builds for each of them
+node scripts/nodes.mjs install
+
+# 3. dependencies and build
 pnpm install --frozen-lockfile --reporter=silent
 pnpm run build >/dev/null
-
-# 3. the other supported Node lines (the machine's own Node stays the default)
-node scripts/nodes.mjs install
 
 # 4. system packages and the VM
 if [ "${1:-}" = "--vm" ]; then
