@@ -18,6 +18,13 @@ const parser = spawnSync('sh', ['-c', 'command -v apparmor_parser || ls /usr/sbi
 const canCompile = parser !== '' && fs.existsSync(FEATURES)
 const repo = path.resolve(__dirname, '..', '..', '..', '..')
 const RECORDS = path.join(__dirname, 'fixtures', 'records')
+/** The checkout the records were made in (fixtures/records/README.md): its paths become this checkout's. */
+const RECORDED_ROOT = '/work/wt-profile'
+
+/** A recorded log, with the recording checkout's paths moved to this one (records hold absolute paths). */
+function readLog(line: string, log: string): string {
+  return fs.readFileSync(path.join(RECORDS, line, log), 'utf8').split(`"${RECORDED_ROOT}/`).join(`"${repo}/`)
+}
 
 /** The recorded logs (fixtures/records/README.md), as `profile` would have been called for them. */
 const CASES = [
@@ -52,7 +59,7 @@ t.test('the package ships the Node abstraction the generated profiles include', 
 for (const line of ['node20', 'node26']) {
   for (const c of CASES) {
     t.test(`${line}/${c.log}`, { skip: canCompile ? false : 'apparmor_parser or its feature file is missing' }, async (t) => {
-      const all = parseRecords(fs.readFileSync(path.join(RECORDS, line, c.log), 'utf8'))
+      const all = parseRecords(readLog(line, c.log))
       const names = [`${c.name}-boot`, c.name, ...c.children.map((x) => x.name)]
       const records = recordsFor(all, names)
       t.ok(records.length > 20, `${records.length} records of ${names.join(', ')}`)
