@@ -37,7 +37,16 @@ export const BUNDLES = [
     pkg: 'packages/core',
     entry: 'src/intercept/runtime.ts',
     out: 'dist/intercept/runtime.js',
-    keep: ['src/errors.ts', 'src/options.ts', 'src/intercept/install.ts', 'src/intercept/lease.ts', 'src/intercept/diagnostics.ts', 'src/intercept/compat.ts', 'src/kernel/', 'src/confine/'],
+    // options.ts and diagnostics.ts are built in too: both are stateless but for diagnostics'
+    // once-per-layer fail-open report, which only the runtime makes. Each separate file costs
+    // a first exec ~1–3 ms of resolving, reading and compiling on this machine.
+    keep: ['src/errors.ts', 'src/intercept/install.ts', 'src/intercept/lease.ts', 'src/intercept/compat.ts', 'src/kernel/', 'src/confine/'],
+    // The emulator is built in from its sources (it is stateless: a second copy, when an app
+    // also requires the package, answers the same). Requiring it by name costs a first exec
+    // more than the rest of the load: Node's first package `exports` resolution and the realpath
+    // of the link to it took 4.4–4.8 ms on this machine, and a second one from another folder
+    // 1.3 ms more (measured in #13).
+    inline: { '@apparmor-monkeys/emulator': 'packages/emulator/src/index.ts' },
   },
   {
     // The emulator package: its lazy command table becomes lazy module wrappers in one file.
@@ -67,8 +76,15 @@ function keepPlugin(bundle) {
   return {
     name: 'keep-shared-modules',
     setup(b) {
+      for (const [name, file] of Object.entries(bundle.inline ?? {})) {
+        const filter = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`)
+        b.onResolve({ filter }, () => ({ path: path.join(root, file) }))
+      }
       b.onResolve({ filter: /^\.\.?\// }, (args) => {
         const file = sourceOf(args.resolveDir, args.path)
+        // A module of the bundle that requires the entry (lazily: options.ts's default
+        // emulator) gets the loader, that is the module itself, never a second copy.
+        if (file === entry) return { path: `./${path.basename(bundle.out)}`, external: true }
         if (file === undefined || !isKept(file)) return undefined
         // The kept module's dist file, relative to the bundle (tsc mirrors src/ into dist/).
         const dist = path.join(pkgDir, 'dist', path.relative(src, file)).replace(/\.[mc]?ts$/, '.js')
@@ -81,7 +97,7 @@ function keepPlugin(bundle) {
 }
 
 /** The loader that replaces `out`: compiles the bundle beside it, with a code cache when one fits. */
-function loaderSource(bundleName, names) {
+function loaderSource(bundleName, names, encoding) {
   // The names the bundle exports, in a form cjs-module-lexer reads (never run): without it an
   // ESM \`import { answer } from '@apparmor-monkeys/emulator'\` finds no named export.
   const hint = names.length > 0 ? `0 && (module.exports = { ${names.join(', ')} })\n` : ''
@@ -96,7 +112,7 @@ let cachedData
 try {
   cachedData = fs.readFileSync(file.slice(0, -3) + '.v8-' + process.versions.v8 + '.cache')
 } catch {}
-const script = new Script(module.constructor.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData })
+const script = new Script(module.constructor.wrap(fs.readFileSync(file, '${encoding}')), { filename: file, cachedData })
 Object.defineProperty(module, 'codeCache', { value: () => script.createCachedData() })
 script.runInThisContext().call(exports, exports, require, module, file, __dirname)
 ${hint}`
@@ -117,8 +133,9 @@ function exportNames(bundleFile) {
  */
 function unwrapBuiltins(file) {
   let code = readFileSync(file, 'utf8')
-  code = code.replace(/\b(var (\w+) = )__toESM\((require\("node:[\w/]+"\))\)/g, (all, decl, name, req) =>
-    new RegExp(`\\b${name}\\.default\\b`).test(code) ? all : `${decl}${req}${' '.repeat('__toESM()'.length)}`,
+  // `var x = __toESM(…)` at the top level, `x = __toESM(…)` inside a lazy module's init.
+  code = code.replace(/(?<![\w$.])((?:var )?([\w$]+)\s*=\s*)__toESM\((require\("node:[\w/]+"\))\)/g, (all, decl, name, req) =>
+    new RegExp(`(?<![\\w$])${name.replace(/\$/g, '\\$')}\\.default\\b`).test(code) ? all : `${decl}${req}${' '.repeat('__toESM()'.length)}`,
   )
   writeFileSync(file, code)
 }
@@ -147,14 +164,22 @@ async function bundleAll(check) {
       sourcemap: true,
       sourcesContent: false,
       legalComments: 'none',
+      // Whitespace and syntax only: names stay, so stack traces read as the sources do. Less
+      // source to read and hash at every first exec (the code cache still needs the source).
+      minifyWhitespace: true,
+      minifySyntax: true,
+      // Non-ASCII characters are escaped, so the loader reads the file as latin1 (no UTF-8 decoding).
+      charset: 'ascii',
       logLevel: 'warning',
       metafile: true,
       tsconfig: path.join(pkgDir, 'tsconfig.json'),
       plugins: [keepPlugin(bundle)],
     })
     unwrapBuiltins(bundleFile)
+    // An ASCII file reads the same as latin1, which V8 takes without decoding.
+    const encoding = /^[\x00-\x7f]*$/.test(readFileSync(bundleFile, 'latin1')) ? 'latin1' : 'utf8'
     // tsc's output of the entry (and its map) give way to the loader.
-    writeFileSync(out, loaderSource(path.basename(bundleFile), exportNames(bundleFile)))
+    writeFileSync(out, loaderSource(path.basename(bundleFile), exportNames(bundleFile), encoding))
     rmSync(`${out}.map`, { force: true })
     for (const f of readdirSync(path.dirname(out))) {
       const p = path.join(path.dirname(out), f)

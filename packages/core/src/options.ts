@@ -105,15 +105,19 @@ export interface EnvConfig {
 // ---------------------------------------------------------------------------------------------
 // Defaults
 
-type EmulatorModule = typeof import('@apparmor-monkeys/emulator')
+type RuntimeModule = typeof import('./intercept/runtime')
 type ConfinerModule = typeof import('./confine/exec')
 
 let builtinEmulate: EmulateFn | undefined
 let builtinConfiner: ExecConfiner | undefined
 
-/** The package's emulator, loaded on the first request (keeps the preload's import graph small). */
+/**
+ * @apparmor-monkeys/emulator, loaded on the first request (keeps the preload's import graph
+ * small), through the interception's runtime: the build makes that one file with the emulator
+ * in it, so a first exec neither resolves the package nor loads it twice.
+ */
 export const defaultEmulate: EmulateFn = (request) => {
-  builtinEmulate ??= (require('@apparmor-monkeys/emulator') as EmulatorModule).emulate
+  builtinEmulate ??= (require('./intercept/runtime') as RuntimeModule).emulate
   return builtinEmulate(request)
 }
 

@@ -5,9 +5,9 @@
  * lines, and each program only when a request names it (commands/table.ts).
  */
 import type { EmulatedCommand, EmulationRequest, EmulationResult } from './types'
-import * as fs from 'node:fs'
 import { commandRegistry, dispatch } from './commands'
-import { PRELOAD_FILE, loaderVarsSet } from './commands/info/env-guard'
+import { PRELOAD_FILE, loaderVarsSet, preloadListed } from './commands/info/env-guard'
+import { inRequest } from './request'
 import { EXECVP_DEFAULT_PATH, isSystemBinary, lookupCommand } from './resolve'
 import type { List } from './shell/ast'
 import { Unsupported } from './shell/bail'
@@ -25,6 +25,9 @@ const SCRIPT_CACHE_MAX_LENGTH = 8192
 
 /** Parse results by script text; an Unsupported records a script outside the supported subset. */
 const scripts = new Map<string, List | Unsupported>()
+
+/** The live system view (for the preload list), required on the first request. */
+let liveView: import('./commands/info/view').SystemView | undefined
 
 /** The interpreter, required on the first shell line (a cached require still costs a resolve per call). */
 let shellRun: typeof import('./shell/run') | undefined
@@ -110,14 +113,18 @@ function runExec(file: string, args: readonly string[], req: EmulationRequest): 
  */
 export function answer(req: EmulationRequest): EmulationResult | Declined {
   try {
-    // The loader guard, once for every path: the child's environment (again for each program
-    // a shell line runs, see dispatch()), this process's own (what spawn passes on when no env
-    // is given, and what a caller's env copy came from), and the system-wide preload list.
-    if (loaderVarsSet(req.ctx.env)) return declined("the loader guard: the child's environment sets a dynamic loader variable")
-    if (loaderVarsSet(process.env)) return declined("the loader guard: this process's environment sets a dynamic loader variable")
-    if (fs.existsSync(PRELOAD_FILE)) return declined(`the loader guard: ${PRELOAD_FILE} exists`)
-    if (req.kind === 'shell') return runShell(req.shell, req.script, req)
-    return runExec(req.file, req.args, req)
+    return inRequest(() => {
+      // The loader guard, once for every path: the child's environment (and each environment
+      // a shell line gives a program, see dispatch()), this process's own (what spawn passes on
+      // when no env is given, and what a caller's env copy came from), and the system-wide
+      // preload list. Each is looked at once per request (request.ts).
+      if (loaderVarsSet(req.ctx.env)) return declined("the loader guard: the child's environment sets a dynamic loader variable")
+      if (loaderVarsSet(process.env)) return declined("the loader guard: this process's environment sets a dynamic loader variable")
+      liveView ??= (require('./commands/info/view') as typeof import('./commands/info/view')).liveSystemView()
+      if (preloadListed(liveView)) return declined(`the loader guard: ${PRELOAD_FILE} exists`)
+      if (req.kind === 'shell') return runShell(req.shell, req.script, req)
+      return runExec(req.file, req.args, req)
+    })
   } catch (e) {
     return declined(`an emulated program failed: ${e instanceof Error ? e.message : String(e)}`)
   }

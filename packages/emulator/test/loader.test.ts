@@ -37,6 +37,20 @@ t.test('a loader variable in the child environment or on the line: declined, and
   t.end()
 })
 
+t.test('the guard looks at an environment once per request, never across requests', (t) => {
+  // The same environment object, changed between two requests (process.env is one object for
+  // the life of the process): the second request sees the change.
+  const env: Record<string, string | undefined> = { ...base.env }
+  const ctx = { ...base, env }
+  t.ok(emulate({ kind: 'shell', shell: '/bin/sh', script: 'cat f.txt; cat f.txt', ctx }), 'answered')
+  env['LD_PRELOAD'] = '/nonexistent.so'
+  t.equal(emulate({ kind: 'shell', shell: '/bin/sh', script: 'cat f.txt; cat f.txt', ctx }), null, 'LD_PRELOAD added to the same object: declined')
+  t.equal(emulate({ kind: 'exec', file: 'cat', args: ['f.txt'], ctx }), null, 'and for a direct exec')
+  delete env['LD_PRELOAD']
+  t.ok(emulate({ kind: 'exec', file: 'cat', args: ['f.txt'], ctx }), 'removed: answered again')
+  t.end()
+})
+
 t.test('LD_PRELOAD in Node\'s own environment: sh -c \'echo hi\' and cat run for real', (t) => {
   const run = node([path.join(__dirname, 'fixtures', 'loader-guard.cjs'), file], { env: cleanEnv({ LD_PRELOAD: '/nonexistent.so' }) })
   t.equal(run.status, 0, run.stderr)

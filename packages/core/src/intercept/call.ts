@@ -1,5 +1,5 @@
 import * as path from 'node:path'
-import * as tty from 'node:tty'
+import type * as Tty from 'node:tty'
 import type { ChildContext, EmulationRequest } from '@apparmor-monkeys/emulator'
 
 /**
@@ -50,12 +50,12 @@ export function execCredentials(call: SpawnCall): { uid: number; gid: number; gr
 /**
  * Whether a child's stdout (its stdio[1] as the layers see it) is a terminal: a pipe, an
  * ignored stream (/dev/null) or none is not; an inherited or given fd is one when isatty()
- * says so. Anything else (a stream handle, an unknown type) is not known: undefined, and
+ * says so (node:tty, which loads the net stack, is required only then). Anything else (a stream handle, an unknown type) is not known: undefined, and
  * programs whose output depends on it are not answered.
  */
 export function stdoutIsTTY(stdio1: { readonly type: string; readonly fd?: number } | undefined): boolean | undefined {
   if (stdio1 === undefined || stdio1.type === 'pipe' || stdio1.type === 'overlapped' || stdio1.type === 'ignore') return false
-  if ((stdio1.type === 'inherit' || stdio1.type === 'fd') && typeof stdio1.fd === 'number') return tty.isatty(stdio1.fd)
+  if ((stdio1.type === 'inherit' || stdio1.type === 'fd') && typeof stdio1.fd === 'number') return (require('node:tty') as typeof Tty).isatty(stdio1.fd)
   return undefined
 }
 

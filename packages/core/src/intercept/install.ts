@@ -78,22 +78,23 @@ let installed: Installed | null = null
 
 let runtimeModule: typeof Runtime | undefined
 
-/** The decision machinery, loaded on first use (the preload loads only options.js and this file). */
+/** The decision machinery, loaded on first use (the preload loads only this file and compat.js). */
 function runtime(): typeof Runtime {
   runtimeModule ??= require('./runtime') as typeof Runtime
   return runtimeModule
 }
 
 /**
- * options.ts is loaded only when options are given or needed: a preload without any
- * configuration patches at boot and resolves the defaults at the first request.
+ * options.ts is loaded only when options are given: a preload without any configuration
+ * patches at boot and takes the defaults from the runtime at the first request.
  */
-function resolveOptions(options: InterceptOptions | undefined): ResolvedInterceptOptions {
+function resolveOptions(options: InterceptOptions): ResolvedInterceptOptions {
   return (require('../options') as typeof Options).resolveInterceptOptions(options)
 }
 
 function optionsOf(state: Installed): ResolvedInterceptOptions {
-  state.options ??= resolveOptions(undefined)
+  // The defaults, from the runtime the first request loads anyway (options.ts is built into it).
+  state.options ??= runtime().defaultInterceptOptions
   return state.options
 }
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { commandWords } from '@apparmor-monkeys/emulator'
-import { AppArmorError, ErrorCodes } from '../errors'
+import type * as Errors from '../errors'
 import type { LogTarget } from '../options'
 import type { ExecEvent } from './diagnostics'
 
@@ -51,7 +51,9 @@ function writeAll(fd: number, data: Buffer): void {
 
 const VARIABLE = 'APPARMOR_MONKEYS_LOG'
 
-function logError(target: string, why: string, cause?: unknown): AppArmorError {
+function logError(target: string, why: string, cause?: unknown): Errors.AppArmorError {
+  // errors.ts is loaded only when a log target is refused (the first exec of a process loads little).
+  const { AppArmorError, ErrorCodes } = require('../errors') as typeof Errors
   return new AppArmorError(
     ErrorCodes.OPTIONS,
     `the decision log ${VARIABLE}=${JSON.stringify(target)} (or options.log) ${why}; nothing was written to it. ` +

@@ -8,3 +8,7 @@ export { runAsync, retireProbe } from './async'
 export { syncApiReplacements } from './sync-api'
 export { openLog } from './log'
 export { subscribe } from './diagnostics'
+// The defaults install() resolves at the first request, and the emulator's entry for their
+// `emulate` (the build makes this module one file with both in it: scripts/bundle.mjs).
+export { defaultInterceptOptions } from '../options'
+export { emulate } from '@apparmor-monkeys/emulator'

@@ -1,4 +1,5 @@
 import t from 'tap'
+import * as fs from 'node:fs'
 import { createHash } from 'node:crypto'
 import { dpkgBuild } from '../../src/commands/info/binaries'
 import { createGetconf } from '../../src/commands/info/getconf'
@@ -78,6 +79,30 @@ t.test('getconf on fake glibc systems', { skip: process.arch !== 'x64' && 'cache
   t.equal(run(notGlibcGetconf, ['PAGESIZE']), null, 'a getconf that is not glibc’s')
   const elf32 = createGetconf(fakeView(glibcSystem('2.36', { 'usr/bin/getconf': GETCONF_BIN.replace('\x02', '\x01') }), { mappedLibc: () => LIBC }))
   t.same(text(run(elf32, ['LONG_BIT'])), ['32\n', '', 0], 'LONG_BIT follows the ELF class of getconf')
+})
+
+t.test('getconf after a glibc upgrade while the process runs', { skip: process.arch !== 'x64' && 'cache flags are for x86-64' }, async (t) => {
+  // The process keeps the library it mapped; a package upgrade puts a new file (a new inode)
+  // at the path the cache names, and a child would load that one: the answer (computed once
+  // before) must not be reused for it.
+  const entries = glibcSystem('2.36')
+  const view = fakeView(entries, { mappedLibc: () => LIBC })
+  const getconf = createGetconf(view)
+  t.same(text(run(getconf, ['GNU_LIBC_VERSION'])), ['glibc 2.36\n', '', 0])
+  const file = view.hostPath(LIBC)
+  fs.writeFileSync(`${file}.new`, '\0GNU C Library (Fake 2) stable release version 2.37.\nCopyright\0')
+  fs.renameSync(`${file}.new`, file)
+  t.equal(run(getconf, ['GNU_LIBC_VERSION']), null, 'the file the cache names is not the one read: declined (it said 2.36 before the fix)')
+  t.equal(run(getconf, ['PAGESIZE']), null, 'getconf is answered only for the glibc it was verified with')
+
+  // ldconfig rewrites the cache (rename): it is parsed again; a cache naming another file declines.
+  const view2 = fakeView(glibcSystem('2.36', { 'opt/libc.so.6': '\0GNU C Library (Fake 3) stable release version 2.38.\nCopyright\0' }), { mappedLibc: () => LIBC })
+  const getconf2 = createGetconf(view2)
+  t.same(text(run(getconf2, ['GNU_LIBC_VERSION'])), ['glibc 2.36\n', '', 0])
+  const cache = view2.hostPath('/etc/ld.so.cache')
+  fs.writeFileSync(`${cache}.new`, ldSoCache([{ key: 'libc.so.6', value: '/opt/libc.so.6', flags: 0x0303 }], 'ldconfig (Fake)'))
+  fs.renameSync(`${cache}.new`, cache)
+  t.equal(run(getconf2, ['GNU_LIBC_VERSION']), null, 'the cache now hands out another library: declined')
 })
 
 const MUSL_LOADER =

@@ -4,7 +4,8 @@
  * its own banner. musl: the dynamic loader file and the version string it prints.
  */
 import * as fs from 'node:fs'
-import { LD_SO_CACHE, ldCacheEntriesFor, libc6FlagsFor, parseLdCache, type LdCache } from './ldcache'
+import { type CacheEntry, LD_SO_CACHE, ldCacheEntriesFor, libc6FlagsFor, parseLdCache, type LdCache } from './ldcache'
+import { perRequest } from '../../request'
 import type { SystemView } from './view'
 
 export interface GlibcFacts {
@@ -78,35 +79,64 @@ export function ldCache(view: SystemView): LdCache | undefined {
   return view.parsed('ld.so.cache', LD_SO_CACHE, parseLdCache)
 }
 
+/** The version read from one libc file, and which file (device and inode) it was read from. */
+interface VersionRead {
+  readonly dev: number
+  readonly ino: number
+  readonly facts: GlibcFacts
+}
+
 /**
- * glibc's version, computed once per view: a glibc upgrade replaces the library in place,
- * but a process keeps the one it mapped and the child loads the same file until then.
+ * The version in the banner of the library file at `file`, with the identity of the file it
+ * was read from (the same before and after the read), or undefined.
+ */
+function readVersion(view: SystemView, file: string): VersionRead | undefined {
+  const before = view.stat(file)
+  if (before === undefined) return undefined
+  // The banner is in .rodata (a tenth of the library): read that alone, the whole file only
+  // when it is not found there.
+  const rodata = elfRodata(view.hostPath(file))
+  let version = rodata === undefined ? undefined : glibcBannerVersion(rodata)
+  if (version === undefined) {
+    const data = view.readFile(file)
+    version = data === undefined ? undefined : glibcBannerVersion(data)
+  }
+  const after = view.stat(file)
+  if (version === undefined || after === undefined || after.dev !== before.dev || after.ino !== before.ino) return undefined
+  const [major, minor] = version.split('.').map(Number) as [number, number]
+  return { dev: before.dev, ino: before.ino, facts: { version, major, minor } }
+}
+
+/**
+ * The version of the glibc a child would load: the library /etc/ld.so.cache hands to a
+ * system binary, when it is the file mapped into this process (the one this process runs
+ * with). Checked at every call, because a package upgrade replaces the library (a new inode)
+ * and rewrites the cache while a service runs: the cache is parsed again when it changed
+ * (view.parsed), and the file it names is stat'ed (two stats a call). What is computed once is
+ * what cannot change: the version in the banner of a given inode. Once per request.
  */
 export function glibcFacts(view: SystemView): GlibcFacts | undefined {
-  return view.once('glibc', () => {
-    const mapped = view.process.mappedLibc()
-    if (mapped === undefined) return undefined
-    const flags = libc6FlagsFor(process.arch)
-    // Only libc.so.6's entries are read (the whole cache is parsed when a command lists it).
-    const entries = view.parsed('ld.so.cache libc.so.6', LD_SO_CACHE, (data) => ldCacheEntriesFor(data, 'libc.so.6'))
-    if (flags === undefined || entries === undefined) return undefined
-    const hits = entries.filter((e) => e.flags === flags && e.hwcap === 0n)
-    if (hits.length !== 1) return undefined
-    const ours = view.stat(mapped)
-    const theirs = view.stat(hits[0]!.value)
-    if (ours === undefined || theirs === undefined || ours.dev !== theirs.dev || ours.ino !== theirs.ino) return undefined
-    // The banner is in .rodata (a tenth of the library): read that alone, the whole file only
-    // when it is not found there.
-    const rodata = elfRodata(view.hostPath(mapped))
-    let version = rodata === undefined ? undefined : glibcBannerVersion(rodata)
-    if (version === undefined) {
-      const data = view.readFile(mapped)
-      version = data === undefined ? undefined : glibcBannerVersion(data)
-    }
-    if (version === undefined) return undefined
-    const [major, minor] = version.split('.').map(Number) as [number, number]
-    return { version, major, minor }
-  })
+  return perRequest('glibc', view, () => currentGlibcFacts(view))
+}
+
+function currentGlibcFacts(view: SystemView): GlibcFacts | undefined {
+  const mapped = view.process.mappedLibc()
+  const flags = libc6FlagsFor(process.arch)
+  if (mapped === undefined || flags === undefined) return undefined
+  // Only libc.so.6's entries are read (the whole cache is parsed when a command lists it).
+  const entries = view.parsed('ld.so.cache libc.so.6', LD_SO_CACHE, (data) => ldCacheEntriesFor(data, 'libc.so.6'))
+  if (entries === undefined) return undefined
+  let hit: CacheEntry | undefined
+  for (const e of entries) {
+    if (e.flags !== flags || e.hwcap !== 0n) continue
+    if (hit !== undefined) return undefined
+    hit = e
+  }
+  if (hit === undefined) return undefined
+  const read = view.once('glibc version', () => readVersion(view, mapped))
+  const theirs = view.stat(hit.value)
+  if (read === undefined || theirs === undefined || theirs.dev !== read.dev || theirs.ino !== read.ino) return undefined
+  return read.facts
 }
 
 /** True when glibc's version is within [from, to] (inclusive, major.minor). */
