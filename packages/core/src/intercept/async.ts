@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { EmulationResult } from '@apparmor-monkeys/emulator'
 import { type SpawnCall, idsOf, stdoutIsTTY } from './call'
-import { UV_EACCES, emulatedPid, endsProcess, signalName, writeToFd } from './emulated'
+import { emulatedPid, endsProcess, signalName, uvErrno, writeToFd } from './emulated'
 import type { Engine } from './engine'
 import type { Emulability } from './policy'
 import { type AsyncRequest, describeCall, readAsyncCall } from './compat'
@@ -238,7 +238,7 @@ function deny(native: NativeAsyncSpawn, handle: ProcessHandle, request: AsyncReq
     for (let i = 1; i < sockets.length; i++) sockets[i]?.push(null)
     if (ipc !== undefined && typeof ipc.onread === 'function') ipc.onread()
   })
-  return UV_EACCES
+  return uvErrno('EACCES')
 }
 
 function emulate(native: NativeAsyncSpawn, handle: ProcessHandle, request: AsyncRequest, result: EmulationResult): number {

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs'
-import { constants } from 'node:os'
+import type * as Os from 'node:os'
 
 /**
  * Pieces shared by the sync and async emulated runs.
@@ -38,14 +38,29 @@ export function writeToFd(fd: number, data: Buffer): void {
   }
 }
 
+/**
+ * os.constants, loaded when a signal name or an errno is first needed: every builtin module a
+ * process requires for the first time costs it ~0.5 ms (its ESM facade), and a first exec that
+ * is answered needs neither.
+ */
+function osConstants(): typeof Os.constants {
+  return (require('node:os') as typeof Os).constants
+}
+
 // First name wins for aliases (6 is SIGABRT, not SIGIOT), as in Node's signo_string().
-const SIGNAL_NAMES = new Map<number, string>()
-for (const [name, n] of Object.entries(constants.signals)) if (!SIGNAL_NAMES.has(n)) SIGNAL_NAMES.set(n, name)
+let signalNames: Map<number, string> | undefined
+function nameOfSignal(n: number): string | undefined {
+  if (signalNames === undefined) {
+    signalNames = new Map<number, string>()
+    for (const [name, v] of Object.entries(osConstants().signals)) if (!signalNames.has(v)) signalNames.set(v, name)
+  }
+  return signalNames.get(n)
+}
 
 /** `SIGTERM` for 15, `SIGTERM` for 'SIGTERM'; the default for undefined. */
 export function signalName(signal: number | string | undefined, fallback = 'SIGTERM'): string {
   if (typeof signal === 'string') return signal
-  if (typeof signal === 'number') return SIGNAL_NAMES.get(signal) ?? fallback
+  if (typeof signal === 'number') return nameOfSignal(signal) ?? fallback
   return fallback
 }
 
@@ -53,11 +68,11 @@ export function signalName(signal: number | string | undefined, fallback = 'SIGT
 const NON_FATAL = new Set(['SIGCHLD', 'SIGCONT', 'SIGURG', 'SIGWINCH', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU'])
 
 export function endsProcess(signal: number): boolean {
-  const name = SIGNAL_NAMES.get(signal)
+  const name = nameOfSignal(signal)
   return name !== undefined && !NON_FATAL.has(name)
 }
 
-/** libuv's negative errno values used by Node for spawn failures. */
-export const UV_EACCES = -constants.errno.EACCES
-export const UV_ENOBUFS = -constants.errno.ENOBUFS
-export const UV_ESRCH = -constants.errno.ESRCH
+/** libuv's negative errno value of `name`, as Node reports spawn failures (UV_EACCES is -EACCES). */
+export function uvErrno(name: 'EACCES' | 'ENOBUFS' | 'ESRCH'): number {
+  return -osConstants().errno[name]
+}

@@ -1,5 +1,5 @@
-import * as util from 'node:util'
-import { constants } from 'node:os'
+import type * as Util from 'node:util'
+import type * as Os from 'node:os'
 import type { EmulationResult } from '@apparmor-monkeys/emulator'
 import { type EnvObject, type SpawnCall, idsOf, stdoutIsTTY } from './call'
 import type { Engine } from './engine'
@@ -62,7 +62,11 @@ interface Normalized {
   readonly stdioGiven: boolean
 }
 
-const errnoException = (util as unknown as { _errnoException: (err: number, syscall: string) => NodeJS.ErrnoException })._errnoException
+// node:os and node:util are required when first needed (a killSignal given, a failed spawn):
+// an answered first exec needs neither, and each builtin a process first requires costs it ~0.5 ms.
+const signals = (): typeof Os.constants.signals => (require('node:os') as typeof Os).constants.signals
+const errnoException = (err: number, syscall: string): NodeJS.ErrnoException =>
+  (require('node:util') as unknown as { _errnoException: (err: number, syscall: string) => NodeJS.ErrnoException })._errnoException(err, syscall)
 
 const hasNul = (s: string): boolean => s.includes('\0')
 const isNullish = (v: unknown): v is null | undefined => v === undefined || v === null
@@ -70,7 +74,7 @@ const isInt32 = (v: unknown): boolean => typeof v === 'number' && v === (v | 0)
 const optionalBoolean = (v: unknown): boolean => isNullish(v) || typeof v === 'boolean'
 const optionalString = (v: unknown): boolean => isNullish(v) || (typeof v === 'string' && !hasNul(v))
 const validSignal = (v: unknown): boolean =>
-  isNullish(v) || (typeof v === 'string' && Object.hasOwn(constants.signals, v)) || (typeof v === 'number' && Object.values(constants.signals).includes(v))
+  isNullish(v) || (typeof v === 'string' && Object.hasOwn(signals(), v)) || (typeof v === 'number' && Object.values(signals()).includes(v))
 
 function isPlainOptions(value: unknown): value is Opts | undefined {
   return value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value))

@@ -2,7 +2,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { EmulationResult } from '@apparmor-monkeys/emulator'
 import { type SpawnCall, idsOf, stdoutIsTTY } from './call'
-import { UV_EACCES, UV_ENOBUFS, emulatedPid, writeToFd } from './emulated'
+import { emulatedPid, uvErrno, writeToFd } from './emulated'
 import type { Engine } from './engine'
 import type { Emulability, Verdict } from './policy'
 import { callSync, describeCall, readSyncCall } from './compat'
@@ -108,13 +108,13 @@ export function emulatedSyncResult(options: SyncSpawnOptions, result: EmulationR
     return null
   })
   const pid = emulatedPid()
-  if (overflow) return { error: UV_ENOBUFS, status: result.status, signal: null, output, pid }
+  if (overflow) return { error: uvErrno('ENOBUFS'), status: result.status, signal: null, output, pid }
   return { status: result.status, signal: null, output, pid }
 }
 
 /** The raw result of a kernel EACCES on exec (what the binding returns for a mode-0644 file). */
 export function deniedSyncResult(): RawSyncResult {
-  return { error: UV_EACCES, status: null, signal: null, output: null, pid: 0 }
+  return { error: uvErrno('EACCES'), status: null, signal: null, output: null, pid: 0 }
 }
 
 /** Carries out a verdict for one normalized sync request. */

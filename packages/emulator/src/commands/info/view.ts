@@ -6,7 +6,7 @@
  * Text is read as byte strings (latin1: one JS char per byte) so any bytes round-trip exactly.
  */
 import * as fs from 'node:fs'
-import * as os from 'node:os'
+import type * as Os from 'node:os'
 import * as path from 'node:path'
 
 /** The uname(2) fields, as byte strings. */
@@ -121,6 +121,9 @@ interface CacheEntry {
 }
 
 function liveUname(): UnameFields {
+  // node:os is required here, on the first uname: a first exec that needs no uname fact does
+  // not pay for a builtin module it would load for the first time (~0.5 ms, its ESM facade).
+  const os = require('node:os') as typeof Os
   return {
     sysname: os.type(),
     nodename: Buffer.from(os.hostname(), 'utf8').toString('latin1'),
