@@ -7,12 +7,13 @@
  * assignments), so they can be keys. Outside a request (a program run on its own) nothing is
  * remembered.
  */
-let memo: Map<string, Map<unknown, unknown>> | null = null
+/** The facts of the current request: [fact, key, value] triples (a request reads a handful). */
+let memo: unknown[] | null = null
 
 /** Runs `fn` as one request, with a memory of its own (nested calls get theirs). */
 export function inRequest<T>(fn: () => T): T {
   const outer = memo
-  memo = new Map()
+  memo = []
   try {
     return fn()
   } finally {
@@ -21,19 +22,14 @@ export function inRequest<T>(fn: () => T): T {
 }
 
 /**
- * `compute()`, once per request for a `key` of the fact named `fact` (keys compare with
- * SameValueZero: objects by identity).
+ * `compute()`, once per request for a `key` of the fact named `fact` (keys compare with `===`:
+ * objects by identity).
  */
 export function perRequest<T>(fact: string, key: unknown, compute: () => T): T {
-  if (memo === null) return compute()
-  let values = memo.get(fact)
-  if (values === undefined) {
-    values = new Map()
-    memo.set(fact, values)
-  } else if (values.has(key)) {
-    return values.get(key) as T
-  }
+  const m = memo
+  if (m === null) return compute()
+  for (let i = 0; i < m.length; i += 3) if (m[i] === fact && m[i + 1] === key) return m[i + 2] as T
   const value = compute()
-  values.set(key, value)
+  m.push(fact, key, value)
   return value
 }

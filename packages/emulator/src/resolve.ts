@@ -39,6 +39,8 @@ interface Entry {
   readonly candidates: readonly string[]
   /** The same candidates as the search spells them (relative entries stay relative). */
   readonly spelled: readonly string[]
+  /** Whether a candidate repeats an earlier one (a PATH that names a directory twice). */
+  readonly repeated: readonly boolean[]
   hit: number
   dev: number
   ino: number
@@ -128,24 +130,30 @@ export function lookupInPath(name: string, searchPath: string, cwd: string, cred
   if (e === undefined) {
     const spelled: string[] = []
     const candidates: string[] = []
+    const repeated: boolean[] = []
     for (const dir of searchPath.split(':')) {
       const s = dir === '' ? name : `${dir}/${name}`
+      const abs = path.resolve(cwd, s)
       spelled.push(s)
-      candidates.push(path.resolve(cwd, s))
+      repeated.push(candidates.includes(abs))
+      candidates.push(abs)
     }
-    e = { candidates, spelled, hit: -1, dev: 0, ino: 0, real: '' }
+    e = { candidates, spelled, repeated, hit: -1, dev: 0, ino: 0, real: '' }
     remember(key, e)
   }
   const c = e.candidates
   const start = e.hit >= 0 ? e.hit : 0
-  // Revalidate the absence of everything before the cached hit.
+  // Revalidate the absence of everything before the cached hit. A repeated candidate was
+  // absent a moment ago (the earlier one, in this same search): the search moves past it.
   for (let i = 0; i < start; i++) {
+    if (e.repeated[i]) continue
     if (probe(c[i]!, creds).state !== 'absent') {
       e.hit = -1
       return lookupInPath(name, searchPath, cwd, creds)
     }
   }
   for (let i = start; i < c.length; i++) {
+    if (e.repeated[i]) continue
     const { state, st } = probe(c[i]!, creds)
     if (state === 'absent') continue
     if (state === 'other') return UNCLEAR

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { canExecute, clearResolveCache, execvpTarget, isSystemBinary, lookupCommand, lookupInPath } from '../src/resolve'
@@ -35,6 +36,23 @@ t.test('PATH search order and revalidation of cached answers', (t) => {
   t.same(lookupInPath('tool', PATH, root, { uid, gid }), { kind: 'missing' })
   exe(path.join(b, 'tool'))
   t.same(lookupInPath('tool', PATH, root, { uid, gid }).kind, 'found')
+  t.end()
+})
+
+t.test('a directory named twice on PATH is searched once, and a file appearing in it still wins', (t) => {
+  const root = t.testdir({})
+  const a = path.join(root, 'a')
+  const b = path.join(root, 'b')
+  fs.mkdirSync(a)
+  exe(path.join(b, 'tool'))
+  const PATH = `${a}:${a}/:${a}:${b}`
+  t.same(lookupInPath('tool', PATH, root, { uid, gid }), { kind: 'found', file: `${b}/tool`, real: `${b}/tool` })
+  t.same(lookupInPath('tool', PATH, root, { uid, gid }), { kind: 'found', file: `${b}/tool`, real: `${b}/tool` }, 'cached and revalidated')
+  exe(path.join(a, 'tool'))
+  t.same(lookupInPath('tool', PATH, root, { uid, gid }), { kind: 'found', file: `${a}/tool`, real: `${a}/tool` }, 'the first occurrence is still checked')
+  // Compared with dash, which searches every entry.
+  const r = spawnSync('/bin/sh', ['-c', 'command -v tool'], { env: { PATH }, encoding: 'utf8' })
+  t.equal(r.stdout, `${a}/tool\n`)
   t.end()
 })
 
