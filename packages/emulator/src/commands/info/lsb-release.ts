@@ -8,7 +8,7 @@
 import type { ChildContext, EmulatedCommand } from '../../types'
 import { dpkgBuild, systemBinary, type BuildId } from './binaries'
 import { dashTampered } from './env-guard'
-import { gnuGetopt, type LongOption } from './getopt'
+import { gnuGetopt, type LongOption } from '../getopt'
 import { allPrintableAscii, result } from '../result'
 import type { SystemView } from './view'
 import { pathElements } from './which'
