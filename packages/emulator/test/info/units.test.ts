@@ -10,7 +10,6 @@ import { explodeLocaleName, localeCandidates, normalizeCodeset } from '../../src
 import { distributorId, parseOsRelease } from '../../src/commands/info/lsb-release'
 import { parseOmpThreads } from '../../src/commands/info/nproc'
 import { parseAuxv, parseStatusIds } from '../../src/commands/info/view'
-import { pathElements } from '../../src/commands/info/which'
 
 t.test('CPU lists and masks', async (t) => {
   t.same(parseCpuList('0-2,5\n'), [0, 1, 2, 5])
@@ -35,11 +34,6 @@ t.test('locale names', async (t) => {
 })
 
 t.test('small parsers', async (t) => {
-  t.same(pathElements('/a:/b'), ['/a', '/b'])
-  t.same(pathElements('/a:'), ['/a', ''], 'a trailing colon is the working directory')
-  t.same(pathElements('/a::'), ['/a', ''])
-  t.same(pathElements(':'), [''])
-  t.same(pathElements(''), [])
   t.equal(numericKey('00'), 0)
   t.equal(numericKey(' +7'), 7)
   t.equal(numericKey('-1'), 4294967295)
