@@ -575,19 +575,8 @@ export class Parser {
         } else {
           text += '\\' + n
         }
-      } else if (c === '$') {
-        const p = this.readDollar(true)
-        if (p === null) {
-          text += '$'
-        } else {
-          b.lit(text, QUOTED)
-          text = ''
-          b.push(p)
-        }
-      } else if (c === '`') {
-        b.lit(text, QUOTED)
-        text = ''
-        b.push(this.readBackquote(true))
+      } else if (c === '$' || c === '`') {
+        text = this.quotedExpansion(b, text)
       } else {
         if (c === '\n') this.line++
         text += c
@@ -595,6 +584,18 @@ export class Parser {
       }
     }
     b.lit(text, QUOTED)
+  }
+
+  /**
+   * At a `$` or a backquote inside quoted text: the expansion goes to `b` after the text read
+   * so far, or a literal `$` to the text. Returns the text to go on with.
+   */
+  private quotedExpansion(b: WordBuilder, text: string): string {
+    const p = this.src[this.pos] === '$' ? this.readDollar(true) : this.readBackquote(true)
+    if (p === null) return text + '$'
+    b.lit(text, QUOTED)
+    b.push(p)
+    return ''
   }
 
   /** At a `$`. Returns null when the `$` is literal. */
@@ -812,14 +813,7 @@ export class Parser {
         break
       }
       if (c === '$' || c === '`') {
-        const p = c === '$' ? this.readDollar(true) : this.readBackquote(true)
-        if (p === null) {
-          text += '$'
-        } else {
-          b.lit(text, QUOTED)
-          text = ''
-          b.push(p)
-        }
+        text = this.quotedExpansion(b, text)
         continue
       }
       if (c === '(') depth++
