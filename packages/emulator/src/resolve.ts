@@ -72,7 +72,76 @@ function groupsOf(creds: Credentials): readonly number[] | undefined {
   return undefined
 }
 
+/** stat (following symlinks) that fails with undefined; the filesystem a search looks at. */
+export type StatFn = (p: string) => fs.Stats | undefined
+
+function liveStat(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false })
+  } catch {
+    return undefined
+  }
+}
+
+/** The credentials are this process's effective ones: its own stat already checks the way. */
+function isSelf(creds: Credentials): boolean {
+  if (process.geteuid === undefined) return true
+  if (creds.uid !== process.geteuid() || creds.gid !== process.getegid!()) return false
+  if (creds.groups === undefined) return true
+  const norm = (l: readonly number[]) => [...new Set(l.filter((g) => g !== creds.gid))].sort((a, b) => a - b).join(',')
+  return norm(creds.groups) === norm(process.getgroups!())
+}
+
+/**
+ * Whether a process with `creds` gets through the directories leading to the absolute path
+ * `abs` (search permission on each, as path walking checks it; root always may). Checked only
+ * for ids other than this process's, whose own stat already tells: the directories on the path
+ * as written and on its parent's realpath are checked. `undefined` when unknown supplementary
+ * groups decide.
+ */
+export function reachable(abs: string, creds: Credentials, stat: StatFn = liveStat, realpath: (p: string) => string | undefined = realpathOrUndefined): boolean | undefined {
+  if (creds.uid === 0 || isSelf(creds)) return true
+  const parent = path.dirname(abs)
+  const real = realpath(parent)
+  const dirs = new Set<string>()
+  for (const d of [parent, real ?? parent]) {
+    for (let p = d; ; p = path.dirname(p)) {
+      dirs.add(p)
+      if (p === '/') break
+    }
+  }
+  let verdict: boolean | undefined = true
+  for (const d of dirs) {
+    const st = stat(d)
+    if (st === undefined) continue // a missing directory: the lookup fails either way
+    const ok = canExecute(st, creds)
+    if (ok === false) return false
+    if (ok === undefined) verdict = undefined
+  }
+  return verdict
+}
+
+function realpathOrUndefined(p: string): string | undefined {
+  return realpathOf(p) ?? undefined
+}
+
+/**
+ * dash's `[ -f FILE ] && [ -x FILE ]` for a process with `creds` (debianutils `which`'s test of
+ * each candidate): FILE, after symlinks, is a regular file it reaches and may execute.
+ * `undefined` when unknown supplementary groups decide.
+ */
+export function testExecutableFile(abs: string, creds: Credentials, stat: StatFn = liveStat, realpath?: (p: string) => string | undefined): boolean | undefined {
+  const st = stat(abs)
+  if (st === undefined || !st.isFile()) return false
+  const way = reachable(abs, creds, stat, realpath)
+  if (way === false) return false
+  const x = canExecute(st, creds)
+  return x === false ? false : way === undefined || x === undefined ? undefined : true
+}
+
 function probe(p: string, creds: Credentials): { state: Probe; st: fs.Stats | undefined } {
+  // Another process's walk may stop where ours does not (EACCES instead of ENOENT): unclear.
+  if (reachable(p, creds) !== true) return { state: 'other', st: undefined }
   let st: fs.Stats | undefined
   try {
     st = fs.statSync(p, { throwIfNoEntry: false })
@@ -217,18 +286,26 @@ export function execvpTarget(word: string, searchPath: string, cwd: string, cred
   const candidates = word.includes('/') ? [word] : searchPath.split(':').map((dir) => (dir === '' ? word : `${dir}/${word}`))
   for (const c of candidates) {
     const abs = path.resolve(cwd, c)
-    let st: fs.Stats | undefined
-    try {
-      st = fs.statSync(abs, { throwIfNoEntry: false })
-    } catch {
-      continue
-    }
-    if (st === undefined || !st.isFile()) continue
-    const ok = canExecute(st, creds)
+    // Not a regular file, out of reach, or no x for these ids: execvp passes over it.
+    const ok = testExecutableFile(abs, creds)
     if (ok === undefined) return null
     if (ok) return abs
   }
   return undefined
+}
+
+/**
+ * The PATH elements debianutils `which` searches, as its `IFS=:` field splitting yields them:
+ * its `case $PATH in (*[!:]:) PATH="$PATH:"` keeps a trailing empty element (the working
+ * directory), and a delimiter at the end opens no further field.
+ */
+export function pathElements(pathVar: string): string[] {
+  let p = pathVar
+  if (/[^:]:$/.test(p)) p += ':'
+  if (p === '') return []
+  const fields = p.split(':')
+  if (fields[fields.length - 1] === '') fields.pop()
+  return fields
 }
 
 /** True when `real` is the system binary of command `name` (realpath in a system dir). */

@@ -2,7 +2,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { canExecute, clearResolveCache, execvpTarget, isSystemBinary, lookupCommand, lookupInPath } from '../src/resolve'
+import { canExecute, clearResolveCache, execvpTarget, isSystemBinary, lookupCommand, lookupInPath, pathElements, reachable, testExecutableFile } from '../src/resolve'
 
 const uid = process.getuid!()
 const gid = process.getgid!()
@@ -144,5 +144,46 @@ t.test('execvpTarget: what a child with these ids would run (compared with real 
     t.equal(target === undefined || target === null ? '' : path.basename(path.dirname(target)) + '\n', real.stdout, `${c.name}: ${real.stdout.trim()}`)
   }
   t.equal(execvpTarget('nothing-here', PATH, '/', { uid: 0, gid: 0 }), undefined)
+  t.end()
+})
+
+t.test('pathElements: PATH as debianutils which splits it', async (t) => {
+  t.same(pathElements('/a:/b'), ['/a', '/b'])
+  t.same(pathElements('/a:'), ['/a', ''], 'a trailing colon is the working directory')
+  t.same(pathElements('/a::'), ['/a', ''])
+  t.same(pathElements(':'), [''])
+  t.same(pathElements(''), [])
+})
+
+t.test('reachable and testExecutableFile: the way to a file for other ids', { skip: uid !== 0 && 'needs root (spawn with uid)' }, (t) => {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process')
+  const os = require('node:os') as typeof import('node:os')
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'aam-reach-'))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  fs.chmodSync(root, 0o755)
+  fs.mkdirSync(path.join(root, 'closed'), { mode: 0o700 })
+  fs.writeFileSync(path.join(root, 'closed', 'tool'), '#!/bin/sh\necho closed\n', { mode: 0o755 })
+  fs.mkdirSync(path.join(root, 'open'), { mode: 0o755 })
+  fs.writeFileSync(path.join(root, 'open', 'tool'), '#!/bin/sh\necho open\n', { mode: 0o755 })
+  fs.symlinkSync(path.join(root, 'closed'), path.join(root, 'link'))
+  const other = { uid: 4242, gid: 4242, groups: [] }
+  t.equal(reachable(path.join(root, 'closed', 'tool'), other), false)
+  t.equal(reachable(path.join(root, 'link', 'tool'), other), false, 'through a symlink to a closed directory')
+  t.equal(reachable(path.join(root, 'open', 'tool'), other), true)
+  t.equal(reachable(path.join(root, 'closed', 'tool'), { uid: 0, gid: 0 }), true, 'root searches everything')
+  t.equal(reachable(path.join(root, 'closed', 'tool'), { uid: 4242, gid: 4242 }), false, 'unknown groups do not matter when group and others are refused alike')
+  fs.mkdirSync(path.join(root, 'grp'), { mode: 0o750 })
+  fs.chownSync(path.join(root, 'grp'), 0, 4243)
+  t.equal(reachable(path.join(root, 'grp', 'tool'), { uid: 4242, gid: 4242 }), undefined, 'unknown groups decide')
+  t.equal(reachable(path.join(root, 'grp', 'tool'), { uid: 4242, gid: 4242, groups: [4243] }), true, 'a member of the directory\'s group')
+  for (const dir of ['closed', 'link', 'open']) {
+    const file = path.join(root, dir, 'tool')
+    const real = spawnSync('/bin/sh', ['-c', '[ -f "$1" ] && [ -x "$1" ]', 'sh', file], { uid: 4242, gid: 4242 })
+    t.equal(testExecutableFile(file, other), real.status === 0, `${dir}/tool: dash's test as uid 4242 says ${real.status === 0}`)
+  }
+  const PATH = ['closed', 'link', 'open'].map((d) => path.join(root, d)).join(':')
+  const real = spawnSync('tool', [], { env: { PATH }, uid: 4242, gid: 4242, encoding: 'utf8' })
+  t.equal(real.stdout, 'open\n')
+  t.equal(execvpTarget('tool', PATH, '/', other), path.join(root, 'open', 'tool'), 'execvp passes over the unreachable candidates')
   t.end()
 })

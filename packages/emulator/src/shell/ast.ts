@@ -27,6 +27,8 @@ export type Part =
     }
   | { readonly k: 'cmd'; readonly body: List; readonly quoted: boolean }
   | { readonly k: 'tilde' }
+  /** Read mode only: `$((…))`, its text as a word (for the substitutions in it). */
+  | { readonly k: 'arith'; readonly expr: Word }
 
 export interface Word {
   readonly parts: readonly Part[]
@@ -40,11 +42,26 @@ export interface Assign {
 }
 
 /** `fd>target`, `fd<target` or `fd>&dup`. */
-export interface Redir {
+export type Redir = RunRedir | ReadRedir
+
+/** A redirection the interpreter runs. */
+export interface RunRedir {
   readonly fd: 0 | 1 | 2
   readonly op: '>' | '<' | '>&'
   readonly target: Word | null
   readonly dup: 1 | 2 | null
+}
+
+/**
+ * Read mode only: any other redirection (any fd, `<&`, `<>`, `>|`…); for a here-document
+ * (`<<`, `<<-`) the target is its body, a word whose substitutions run when the delimiter is
+ * unquoted (a literal word otherwise).
+ */
+export interface ReadRedir {
+  readonly fd: number
+  readonly op: 'read'
+  readonly target: Word | null
+  readonly dup: null
 }
 
 export interface SimpleCommand {
@@ -62,7 +79,19 @@ export interface CompoundCommand {
   readonly redirs: readonly Redir[]
 }
 
-export type Command = SimpleCommand | CompoundCommand
+/**
+ * Read mode only: compound commands the interpreter does not run. `words` are the words the
+ * construct itself expands (for's list, case's subject and patterns, a function's name);
+ * `bodies` the lists it may run (a function's body is a one-command list).
+ */
+export interface ReadCompound {
+  readonly kind: 'if' | 'while' | 'until' | 'for' | 'case' | 'function'
+  readonly words: readonly Word[]
+  readonly bodies: readonly List[]
+  readonly redirs: readonly Redir[]
+}
+
+export type Command = SimpleCommand | CompoundCommand | ReadCompound
 
 export interface Pipeline {
   readonly bang: boolean

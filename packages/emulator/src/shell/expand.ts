@@ -87,6 +87,8 @@ function expandParts(parts: readonly Part[], host: ExpandHost, b: Buf): void {
       case 'param':
         expandParam(p, host, b)
         break
+      case 'arith':
+        bail('arithmetic expansion (read mode only)')
     }
   }
 }

@@ -3,10 +3,17 @@
  * line counting (dash reports the line on which a simple command's first token ends) and
  * reserved words. Anything outside the subset (loops, functions, here-documents, `&`, `case`,
  * arithmetic, syntax errors) raises `Unsupported`: the real dash then runs the line.
+ *
+ * The same parser has a read mode (`readScript`), for listing the commands a line runs without
+ * running it: it accepts dash's whole grammar (if/while/until/for/case, function definitions,
+ * here-documents, `&`, `$((…))`, every redirection and `${…}` operator) and builds the extra
+ * nodes of ast.ts marked "read mode only", which the interpreter never receives. It still gives
+ * up on what it cannot read exactly (syntax errors, quotes inside a double-quoted `${…}`).
  */
-import { bail } from './bail'
-import type { AndOr, Assign, Command, List, Part, Pipeline, Redir, SimpleCommand, Word, Quoting } from './ast'
+import { Unsupported, bail } from './bail'
+import type { AndOr, Assign, Command, List, Part, Pipeline, ReadCompound, ReadRedir, Redir, RunRedir, SimpleCommand, Word, Quoting } from './ast'
 import { BARE, EXPANDED, QUOTED } from './ast'
+import { DASH_KEYWORDS } from './builtins'
 
 type Token =
   | { readonly t: 'word'; readonly word: Word; readonly raw: string | null }
@@ -20,7 +27,26 @@ const UNSUPPORTED_RESERVED = new Set([
   'function', 'select', '[[', ']]',
 ])
 
+/** Where a list ends: EOF (null), a `)` operator, or (read mode) one of these reserved words or `;;`. */
+type Closer = null | ')' | ReadonlySet<string>
+const BRACE: Closer = new Set(['}'])
+const THEN: Closer = new Set(['then'])
+const IF_BODY_END: Closer = new Set(['elif', 'else', 'fi'])
+const FI: Closer = new Set(['fi'])
+const DO: Closer = new Set(['do'])
+const DONE: Closer = new Set(['done'])
+const CASE_ITEM_END: Closer = new Set([';;', 'esac'])
+
+/** A here-document waiting for its body (read after the next newline token). */
+interface PendingHeredoc {
+  readonly redir: { target: Word | null }
+  readonly delimiter: string
+  readonly stripTabs: boolean
+  readonly expand: boolean
+}
+
 const NAME_START = /[A-Za-z_]/
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 const NAME_CHAR = /[A-Za-z0-9_]/
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*=/
 const GLOB_CHARS = /[*?[]/
@@ -61,35 +87,47 @@ function makeWord(parts: readonly Part[]): Word {
 export class Parser {
   private pos = 0
   private peeked: Token | null = null
+  private heredocs: PendingHeredoc[] = []
   /** Line of the input position (dash's plinno). */
   line: number
 
-  constructor(private readonly src: string, firstLine = 1) {
+  /** `read`: the read mode (see the module comment). */
+  constructor(private readonly src: string, firstLine = 1, private readonly read = false) {
     this.line = firstLine
   }
 
-  /** Parses the whole input as a list of commands. */
-  parseScript(): List {
-    const list = this.parseList(null)
+  /** Parses the whole input as a list of commands; `items` receives them as they are parsed. */
+  parseScript(items: AndOr[] = []): List {
+    const list = this.parseList(null, items)
     const t = this.next()
     if (t.t !== 'eof') bail('syntax: trailing tokens')
     return list
   }
 
+  /** Read mode: a here-document body, read like a double-quoted string without the quotes. */
+  readHeredocBody(): Word {
+    const b = new WordBuilder()
+    this.readDoubleQuoted(b, true)
+    return makeWord(b.parts)
+  }
+
   // ---------------------------------------------------------------- grammar
 
-  /** `and-or ((; | NL) and-or)*`, ending at EOF or the given closer (`)` or `}`). */
-  private parseList(closer: ')' | '}' | null): List {
-    const items: AndOr[] = []
+  /** `and-or ((; | NL) and-or)*`, ending at EOF or the given closer. */
+  private parseList(closer: Closer, items: AndOr[] = []): List {
     for (;;) {
       this.skipNewlines()
       const t = this.peek()
       if (t.t === 'eof') break
-      if (closer === ')' && t.t === 'op' && t.op === ')') break
-      if (closer === '}' && t.t === 'word' && t.raw === '}') break
+      if (closer === ')') {
+        if (t.t === 'op' && t.op === ')') break
+      } else if (closer !== null) {
+        if (t.t === 'word' && t.raw !== null && closer.has(t.raw)) break
+        if (t.t === 'op' && closer.has(t.op)) break
+      }
       items.push(this.parseAndOr())
       const sep = this.peek()
-      if (sep.t === 'op' && sep.op === ';') {
+      if (sep.t === 'op' && (sep.op === ';' || (this.read && sep.op === '&'))) {
         this.next()
         continue
       }
@@ -151,15 +189,124 @@ export class Parser {
     }
     if (t.t === 'word' && t.raw === '{') {
       this.next()
-      const body = this.parseList('}')
+      const body = this.parseList(BRACE)
       const close = this.next()
       if (close.t !== 'word' || close.raw !== '}' || body.length === 0) bail('syntax: group')
       return { kind: 'group', body, redirs: this.parseTrailingRedirs() }
     }
-    if (t.t === 'word' && t.raw !== null && (UNSUPPORTED_RESERVED.has(t.raw) || t.raw === '}' || t.raw === '!')) {
-      bail(`reserved word ${t.raw}`)
+    if (t.t === 'word' && t.raw !== null) {
+      if (this.read) {
+        switch (t.raw) {
+          case 'if': return this.parseIf()
+          case 'while': case 'until': return this.parseLoop(t.raw)
+          case 'for': return this.parseFor()
+          case 'case': return this.parseCase()
+        }
+        if (DASH_KEYWORDS.has(t.raw)) bail(`syntax: "${t.raw}" unexpected`)
+      } else if (UNSUPPORTED_RESERVED.has(t.raw) || t.raw === '}' || t.raw === '!') {
+        bail(`reserved word ${t.raw}`)
+      }
     }
     return this.parseSimple()
+  }
+
+  /** Read mode: a list that must not be empty (dash: syntax error). */
+  private body(closer: Closer): List {
+    const list = this.parseList(closer)
+    if (list.length === 0) bail('syntax: empty body')
+    return list
+  }
+
+  /** Read mode: consumes the reserved word `word` or gives up (a syntax error). */
+  private expectWord(word: string): void {
+    const t = this.next()
+    if (t.t !== 'word' || t.raw !== word) bail(`syntax: expected ${word}`)
+  }
+
+  private parseIf(): ReadCompound {
+    this.next()
+    const bodies: List[] = []
+    for (;;) {
+      bodies.push(this.body(THEN))
+      this.expectWord('then')
+      bodies.push(this.body(IF_BODY_END))
+      const t = this.next()
+      const raw = t.t === 'word' ? t.raw : null
+      if (raw === 'elif') continue
+      if (raw === 'else') {
+        bodies.push(this.body(FI))
+        this.expectWord('fi')
+      } else if (raw !== 'fi') {
+        bail('syntax: expected fi')
+      }
+      break
+    }
+    return { kind: 'if', words: [], bodies, redirs: this.parseTrailingRedirs() }
+  }
+
+  private parseLoop(kind: 'while' | 'until'): ReadCompound {
+    this.next()
+    const condition = this.body(DO)
+    this.expectWord('do')
+    const body = this.body(DONE)
+    this.expectWord('done')
+    return { kind, words: [], bodies: [condition, body], redirs: this.parseTrailingRedirs() }
+  }
+
+  /** `for name [in word…] (; | NL)` or `for name [;]`, then `do list done`. */
+  private parseFor(): ReadCompound {
+    this.next()
+    const name = this.next()
+    if (name.t !== 'word' || name.raw === null || !NAME.test(name.raw)) bail('syntax: bad for loop variable')
+    const words: Word[] = []
+    this.skipNewlines()
+    const t = this.peek()
+    if (t.t === 'word' && t.raw === 'in') {
+      this.next()
+      for (let w = this.peek(); w.t === 'word'; w = this.peek()) {
+        this.next()
+        words.push(w.word)
+      }
+      const sep = this.next()
+      if (sep.t !== 'nl' && !(sep.t === 'op' && sep.op === ';')) bail('syntax: for list')
+    } else if (t.t === 'op' && t.op === ';') {
+      this.next()
+    }
+    this.skipNewlines()
+    this.expectWord('do')
+    const body = this.body(DONE)
+    this.expectWord('done')
+    return { kind: 'for', words, bodies: [body], redirs: this.parseTrailingRedirs() }
+  }
+
+  /** `case word in [(]pattern[|pattern]…) list ;; … esac`. */
+  private parseCase(): ReadCompound {
+    this.next()
+    const subject = this.next()
+    if (subject.t !== 'word') bail('syntax: case subject')
+    const words: Word[] = [subject.word]
+    const bodies: List[] = []
+    this.skipNewlines()
+    this.expectWord('in')
+    for (;;) {
+      this.skipNewlines()
+      let t = this.next()
+      if (t.t === 'word' && t.raw === 'esac') break
+      if (t.t === 'op' && t.op === '(') t = this.next()
+      for (;;) {
+        if (t.t !== 'word') bail('syntax: case pattern')
+        words.push(t.word)
+        const sep = this.next()
+        if (sep.t === 'op' && sep.op === ')') break
+        if (sep.t !== 'op' || sep.op !== '|') bail('syntax: case pattern')
+        t = this.next()
+      }
+      bodies.push(this.parseList(CASE_ITEM_END))
+      const end = this.next()
+      if (end.t === 'word' && end.raw === 'esac') break
+      if (end.t !== 'op' || end.op !== ';;') bail('syntax: case item')
+    }
+    return { kind: 'case', words, bodies, redirs: this.parseTrailingRedirs() }
   }
 
   private parseTrailingRedirs(): Redir[] {
@@ -177,7 +324,7 @@ export class Parser {
     }
   }
 
-  private parseSimple(): SimpleCommand {
+  private parseSimple(): SimpleCommand | ReadCompound {
     const assigns: Assign[] = []
     const words: Word[] = []
     const redirs: Redir[] = []
@@ -188,7 +335,7 @@ export class Parser {
         this.next()
         if (line < 0) line = this.line
         if (words.length === 0) {
-          const a = asAssignment(t.word)
+          const a = asAssignment(t.word, this.read)
           if (a !== null) {
             assigns.push(a)
             continue
@@ -200,7 +347,9 @@ export class Parser {
         if (line < 0) line = this.line
         redirs.push(this.parseRedir(t.op, t.fd))
       } else if (t.t === 'op' && t.op === '(') {
-        bail('function definition or syntax error')
+        const name = words[0]
+        if (!this.read || words.length !== 1 || assigns.length > 0 || redirs.length > 0) bail('function definition or syntax error')
+        return this.parseFunction(name!)
       } else {
         break
       }
@@ -209,25 +358,62 @@ export class Parser {
     return { kind: 'simple', assigns, words, redirs, line }
   }
 
+  /** Read mode: `name() command` (the `(` is next). */
+  private parseFunction(name: Word): ReadCompound {
+    this.next()
+    const close = this.next()
+    if (close.t !== 'op' || close.op !== ')') bail('syntax: function definition')
+    if (rawOf(name) === null || !NAME.test(rawOf(name)!)) bail('syntax: bad function name')
+    this.skipNewlines()
+    const body: AndOr = { head: { bang: false, cmds: [this.parseCommand()] }, tail: [] }
+    return { kind: 'function', words: [name], bodies: [[body]], redirs: [] }
+  }
+
   private parseRedir(op: string, fd: number): Redir {
     const t = this.next()
     if (t.t !== 'word') bail('syntax: redirection without target')
     const defaultFd = op[0] === '<' ? 0 : 1
     const n = fd < 0 ? defaultFd : fd
-    if (n !== 0 && n !== 1 && n !== 2) bail('redirection of a high fd')
-    if (op === '>&') {
-      if (n === 0 || (t.raw !== '1' && t.raw !== '2')) bail('unsupported dup')
-      return { fd: n, op: '>&', target: null, dup: t.raw === '1' ? 1 : 2 }
+    if (op === '<<' || op === '<<-') return this.heredoc(t.word, n, op === '<<-')
+    const redir = runRedir(op, n, t)
+    if (typeof redir !== 'string') return redir
+    if (!this.read) bail(redir)
+    return { fd: n, op: 'read', target: t.word, dup: null }
+  }
+
+  /** Read mode: `<<delimiter`; the body is read after the next newline token. */
+  private heredoc(delimiter: Word, fd: number, stripTabs: boolean): ReadRedir {
+    let text = ''
+    let expand = true
+    for (const p of delimiter.parts) {
+      if (p.k === 'lit') text += p.s
+      else if (p.k !== 'mark') bail('here-document delimiter with an expansion')
+      if (p.k === 'mark' || (p.k === 'lit' && p.q !== BARE)) expand = false
     }
-    if (op === '>' || op === '>>' || op === '>|') {
-      if (n === 0) bail('output redirection of stdin')
-      return { fd: n, op: '>', target: t.word, dup: null }
+    const redir: { fd: number; op: 'read'; target: Word | null; dup: null } = { fd, op: 'read', target: null, dup: null }
+    this.heredocs.push({ redir, delimiter: text, stripTabs, expand })
+    return redir
+  }
+
+  /** Read mode: the bodies of the pending here-documents, at the start of a line. */
+  private readHeredocs(): void {
+    const src = this.src
+    for (const h of this.heredocs) {
+      let body = ''
+      while (this.pos < src.length) {
+        let end = src.indexOf('\n', this.pos)
+        if (end < 0) end = src.length
+        let line = src.slice(this.pos, end)
+        this.pos = Math.min(end + 1, src.length)
+        this.line++
+        if (h.stripTabs) line = line.replace(/^\t+/, '')
+        if (line === h.delimiter) break
+        body += line + '\n'
+      }
+      // A body that reaches the end of the script is delimited by it (dash warns and runs it).
+      h.redir.target = h.expand ? new Parser(body, 1, true).readHeredocBody() : makeWord([{ k: 'lit', s: body, q: QUOTED }])
     }
-    if (op === '<') {
-      if (n !== 0) bail('input redirection of an output fd')
-      return { fd: 0, op: '<', target: t.word, dup: null }
-    }
-    bail(`redirection ${op}`)
+    this.heredocs = []
   }
 
   // ---------------------------------------------------------------- tokens
@@ -263,6 +449,7 @@ export class Parser {
     if (c === '\n') {
       this.pos++
       this.line++
+      if (this.heredocs.length > 0) this.readHeredocs()
       return { t: 'nl' }
     }
     if (isDelimiter(c)) return this.lexOperator(-1)
@@ -271,7 +458,7 @@ export class Parser {
     // An IO number: digits immediately followed by < or >.
     const nc = src[this.pos]
     if ((nc === '<' || nc === '>') && /^[0-9]+$/.test(src.slice(start, this.pos)) && word.plain !== null) {
-      if (this.pos - start > 1) bail('multi-digit fd')
+      if (this.pos - start > 1 && !this.read) bail('multi-digit fd')
       return this.lexOperator(Number(word.plain))
     }
     return { t: 'word', word, raw: rawOf(word) }
@@ -284,14 +471,18 @@ export class Parser {
     for (const op of ops) {
       if (two === op) {
         this.pos += 2
-        if (op === '<<') bail('here-document')
-        if (op === ';;') bail('case')
+        if (op === '<<' && !this.read) bail('here-document')
+        if (op === ';;' && !this.read) bail('case')
+        if (op === '<<' && src[this.pos] === '-') {
+          this.pos++
+          return { t: 'op', op: '<<-', fd }
+        }
         return { t: 'op', op, fd }
       }
     }
     const c = src[this.pos]!
     this.pos++
-    if (c === '&') bail('background job')
+    if (c === '&' && !this.read) bail('background job')
     if (fd >= 0 && c !== '<' && c !== '>') bail('syntax')
     return { t: 'op', op: c, fd }
   }
@@ -311,7 +502,12 @@ export class Parser {
       if (isDelimiter(c)) break
       if (c === '\\') {
         const n = src[this.pos + 1]
-        if (n === undefined) bail('trailing backslash')
+        if (n === undefined) {
+          if (!this.read) bail('trailing backslash')
+          bare += c // dash keeps a script's last backslash
+          this.pos++
+          break
+        }
         this.pos += 2
         if (n === '\n') {
           this.line++
@@ -350,17 +546,21 @@ export class Parser {
       }
     }
     flush()
-    return makeWord(applyTilde(b.parts))
+    // Read mode keeps `~` literal: it never makes a command word computed.
+    return makeWord(this.read ? b.parts : applyTilde(b.parts))
   }
 
-  /** After the opening `"`; consumes the closing one. */
-  private readDoubleQuoted(b: WordBuilder): void {
+  /** After the opening `"`; consumes the closing one (a here-document body: up to the end). */
+  private readDoubleQuoted(b: WordBuilder, heredoc = false): void {
     const src = this.src
     let text = ''
     for (;;) {
-      if (this.pos >= src.length) bail('syntax: unterminated double quote')
+      if (this.pos >= src.length) {
+        if (heredoc) break
+        bail('syntax: unterminated double quote')
+      }
       const c = src[this.pos]!
-      if (c === '"') {
+      if (c === '"' && !heredoc) {
         this.pos++
         break
       }
@@ -370,24 +570,13 @@ export class Parser {
         this.pos += 2
         if (n === '\n') {
           this.line++
-        } else if (n === '$' || n === '`' || n === '"' || n === '\\') {
+        } else if (n === '$' || n === '`' || (n === '"' && !heredoc) || n === '\\') {
           text += n
         } else {
           text += '\\' + n
         }
-      } else if (c === '$') {
-        const p = this.readDollar(true)
-        if (p === null) {
-          text += '$'
-        } else {
-          b.lit(text, QUOTED)
-          text = ''
-          b.push(p)
-        }
-      } else if (c === '`') {
-        b.lit(text, QUOTED)
-        text = ''
-        b.push(this.readBackquote(true))
+      } else if (c === '$' || c === '`') {
+        text = this.quotedExpansion(b, text)
       } else {
         if (c === '\n') this.line++
         text += c
@@ -397,12 +586,27 @@ export class Parser {
     b.lit(text, QUOTED)
   }
 
+  /**
+   * At a `$` or a backquote inside quoted text: the expansion goes to `b` after the text read
+   * so far, or a literal `$` to the text. Returns the text to go on with.
+   */
+  private quotedExpansion(b: WordBuilder, text: string): string {
+    const p = this.src[this.pos] === '$' ? this.readDollar(true) : this.readBackquote(true)
+    if (p === null) return text + '$'
+    b.lit(text, QUOTED)
+    b.push(p)
+    return ''
+  }
+
   /** At a `$`. Returns null when the `$` is literal. */
   private readDollar(quoted: boolean): Part | null {
     const src = this.src
     const n = src[this.pos + 1]
     if (n === '(') {
-      if (src[this.pos + 2] === '(') bail('arithmetic expansion')
+      if (src[this.pos + 2] === '(') {
+        if (!this.read) bail('arithmetic expansion')
+        return this.readArith()
+      }
       this.pos += 2
       const saved = this.peeked
       this.peeked = null
@@ -449,7 +653,10 @@ export class Parser {
     } else if (c !== undefined && /[0-9?#@*$!-]/.test(c)) {
       name = c
       this.pos++
-      if (/[0-9]/.test(c) && /[0-9]/.test(src[this.pos] ?? '')) bail('multi-digit positional parameter')
+      if (/[0-9]/.test(c) && /[0-9]/.test(src[this.pos] ?? '')) {
+        if (!this.read) bail('multi-digit positional parameter')
+        while (/[0-9]/.test(src[this.pos] ?? '')) this.pos++
+      }
     } else {
       bail('syntax: bad substitution')
     }
@@ -463,21 +670,30 @@ export class Parser {
       return { k: 'param', name, op: '', arg: null, quoted }
     }
     let op: string
-    if (src[this.pos] === ':' && /[-+=]/.test(src[this.pos + 1] ?? '')) {
+    const ops = this.read ? /[-+=?]/ : /[-+=]/
+    if (src[this.pos] === ':' && ops.test(src[this.pos + 1] ?? '')) {
       op = src.slice(this.pos, this.pos + 2)
       this.pos += 2
-    } else if (/[-+=]/.test(src[this.pos] ?? '')) {
+    } else if (ops.test(src[this.pos] ?? '')) {
       op = src[this.pos]!
       this.pos++
+    } else if (this.read && (src[this.pos] === '#' || src[this.pos] === '%')) {
+      // ${x#pattern} ${x##pattern} ${x%pattern} ${x%%pattern}
+      op = src[this.pos]!
+      this.pos++
+      if (src[this.pos] === op) {
+        op += op
+        this.pos++
+      }
     } else {
       bail('unsupported parameter expansion operator')
     }
-    const arg = this.readBraceArg(quoted)
+    const arg = this.readBraceArg(quoted, op)
     return { k: 'param', name, op, arg, quoted }
   }
 
   /** The word of `${x:-word}` up to the matching `}`. */
-  private readBraceArg(quoted: boolean): Word {
+  private readBraceArg(quoted: boolean, op: string): Word {
     const src = this.src
     const b = new WordBuilder()
     const litQ: Quoting = quoted ? QUOTED : EXPANDED
@@ -507,8 +723,12 @@ export class Parser {
         }
         flush()
         b.lit(n, QUOTED)
+      } else if (quoted && c === "'" && this.read && op[0] !== '#' && op[0] !== '%') {
+        // Read mode: in a double-quoted ${x:-…} dash takes a single quote literally.
+        text += c
+        this.pos++
       } else if (c === "'" || c === '"') {
-        if (quoted) bail('quotes inside a double-quoted ${...}')
+        if (quoted && !this.read) bail('quotes inside a double-quoted ${...}')
         flush()
         if (c === "'") {
           const end = src.indexOf("'", this.pos + 1)
@@ -535,7 +755,7 @@ export class Parser {
         flush()
         b.push(this.readBackquote(quoted))
       } else {
-        if (c === '~' && text === '' && b.parts.length === 0) bail('tilde in ${...} word')
+        if (c === '~' && text === '' && b.parts.length === 0 && !this.read) bail('tilde in ${...} word')
         if (c === '\n') this.line++
         text += c
         this.pos++
@@ -554,11 +774,11 @@ export class Parser {
       if (i >= src.length) bail('syntax: unterminated backquote')
       const c = src[i]!
       if (c === '`') break
-      if (c === '\n') bail('multi-line backquote')
+      if (c === '\n' && !this.read) bail('multi-line backquote')
       if (c === '\\') {
         const n = src[i + 1]
         if (n === undefined) bail('syntax: unterminated backquote')
-        if (n === '\n') bail('multi-line backquote')
+        if (n === '\n' && !this.read) bail('multi-line backquote')
         if (n === '$' || n === '`' || n === '\\' || (quoted && n === '"')) {
           inner += n
         } else {
@@ -573,13 +793,61 @@ export class Parser {
     this.pos = i + 1
     // dash parses a backquoted body as a new input string: its lines count from 1 (errors in
     // `nosuch` on line 3 of a script say "1:"), unlike $(…), which keeps the script's count.
-    const body = new Parser(inner, 1).parseScript()
+    const body = new Parser(inner, 1, this.read).parseScript()
     return { k: 'cmd', body, quoted }
+  }
+
+  /** Read mode: after `$((`…`))`; the expression is kept as a word for its substitutions. */
+  private readArith(): Part {
+    const src = this.src
+    this.pos += 3
+    const b = new WordBuilder()
+    let text = ''
+    let depth = 0
+    for (;;) {
+      if (this.pos >= src.length) bail('syntax: missing ))')
+      const c = src[this.pos]!
+      if (c === ')' && depth === 0) {
+        if (src[this.pos + 1] !== ')') bail('syntax: arithmetic expansion')
+        this.pos += 2
+        break
+      }
+      if (c === '$' || c === '`') {
+        text = this.quotedExpansion(b, text)
+        continue
+      }
+      if (c === '(') depth++
+      else if (c === ')') depth--
+      else if (c === '\n') this.line++
+      text += c
+      this.pos++
+    }
+    b.lit(text, QUOTED)
+    return { k: 'arith', expr: makeWord(b.parts) }
   }
 }
 
+/** A redirection the interpreter runs, or why it does not. */
+function runRedir(op: string, n: number, t: Extract<Token, { t: 'word' }>): RunRedir | string {
+  if (n !== 0 && n !== 1 && n !== 2) return 'redirection of a high fd'
+  if (op === '>&') {
+    if (n === 0 || (t.raw !== '1' && t.raw !== '2')) return 'unsupported dup'
+    return { fd: n, op: '>&', target: null, dup: t.raw === '1' ? 1 : 2 }
+  }
+  if (op === '>' || op === '>>' || op === '>|') {
+    if (n === 0) return 'output redirection of stdin'
+    return { fd: n, op: '>', target: t.word, dup: null }
+  }
+  if (op === '<') {
+    if (n !== 0) return 'input redirection of an output fd'
+    return { fd: 0, op: '<', target: t.word, dup: null }
+  }
+  return `redirection ${op}`
+}
+
 function isRedirOp(op: string): boolean {
-  return op === '>' || op === '<' || op === '>>' || op === '>&' || op === '<&' || op === '<>' || op === '>|'
+  return op === '>' || op === '<' || op === '>>' || op === '>&' || op === '<&' || op === '<>' || op === '>|' ||
+    op === '<<' || op === '<<-'
 }
 
 function countNewlines(s: string): number {
@@ -609,7 +877,7 @@ function applyTilde(parts: Part[]): Part[] {
 }
 
 /** Splits `NAME=value` in command-prefix position; tilde expansion after `=` and unquoted `:`. */
-function asAssignment(w: Word): Assign | null {
+function asAssignment(w: Word, read = false): Assign | null {
   const first = w.parts[0]
   if (first === undefined || first.k !== 'lit' || first.q !== BARE) return null
   const m = ASSIGNMENT.exec(first.s)
@@ -619,6 +887,7 @@ function asAssignment(w: Word): Assign | null {
   const parts: Part[] = []
   if (rest !== '') parts.push({ k: 'lit', s: rest, q: BARE })
   parts.push(...w.parts.slice(1))
+  if (read) return { name, value: makeWord(parts) }
   // Undo the word-start tilde rule (it cannot apply: the word starts with NAME=) and apply
   // the assignment rule: `~` after `=` or after an unquoted `:`.
   const out: Part[] = []
@@ -660,4 +929,27 @@ function pushLit(out: Part[], s: string): void {
 /** Parses a whole `sh -c` script (a byte string). Throws `Unsupported` outside the subset. */
 export function parseScript(src: string): List {
   return new Parser(src).parseScript()
+}
+
+export interface ReadResult {
+  /** The commands read; on an error, those read before it. */
+  readonly list: List
+  /** Why the rest could not be read (a syntax error, or a form read mode does not follow), or null. */
+  readonly error: string | null
+}
+
+/**
+ * Reads a whole script in read mode (see the module comment): never throws for any input. On
+ * an error the commands parsed before it are kept (dash runs the lines before a syntax error).
+ */
+export function readScript(src: string): ReadResult {
+  const items: AndOr[] = []
+  try {
+    new Parser(src, 1, true).parseScript(items)
+    return { list: items, error: null }
+  } catch (e) {
+    if (e instanceof Unsupported) return { list: items, error: e.reason }
+    if (e instanceof RangeError) return { list: items, error: 'nested too deeply' }
+    throw e
+  }
 }

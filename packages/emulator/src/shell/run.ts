@@ -270,6 +270,7 @@ class Shell implements ExpandHost {
       this.evalSimple(c)
       return
     }
+    if (c.kind !== 'subshell' && c.kind !== 'group') bail(`${c.kind} (read mode only)`)
     const fds = c.redirs.length > 0 ? this.redirect(c.redirs, this.fds) : this.fds
     if (fds === null) return
     if (c.kind === 'subshell') {
@@ -296,6 +297,7 @@ class Shell implements ExpandHost {
   private redirect(redirs: readonly Redir[], fds: Fds, line = -1): Fds | null {
     let { in: input, out, err } = fds
     for (const r of redirs) {
+      if (r.op === 'read') bail('redirection (read mode only)')
       if (r.op === '>&') {
         const src = r.dup === 1 ? out : err
         if (r.fd === 1) out = src

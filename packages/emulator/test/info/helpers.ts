@@ -28,6 +28,8 @@ export interface RunOptions {
   readonly cwd?: string
   /** Run the child with this uid and gid (spawn options, as the interception layer sees them). */
   readonly uid?: number
+  /** The child's supplementary groups as the emulated side is told (spawn with a uid clears them). */
+  readonly groups?: readonly number[]
   /** argv[0] for both sides (default: the command name). */
   readonly argv0?: string
   /**
@@ -104,7 +106,7 @@ export function ctxFor(o: RunOptions): ChildContext {
     uid,
     gid: o.uid ?? process.getgid!(),
     // setpriv --clear-groups in the namespace runs.
-    ...(o.filesOnlyNss === true ? { groups: [] } : {}),
+    ...(o.groups !== undefined ? { groups: o.groups } : o.filesOnlyNss === true ? { groups: [] } : {}),
   }
 }
 

@@ -4,32 +4,12 @@ import * as path from 'node:path'
 import t from 'tap'
 import { glibcCpuCount, parseCpuList, parseCpuMask } from '../../src/commands/info/cpulist'
 import { numericKey } from '../../src/commands/info/getent'
-import { gnuGetopt, type LongOption } from '../../src/commands/info/getopt'
 import { elfRodata, glibcBannerVersion, muslLoader } from '../../src/commands/info/libc'
 import { printAssignment } from '../../src/commands/info/locale'
 import { explodeLocaleName, localeCandidates, normalizeCodeset } from '../../src/commands/info/locale-resolve'
 import { distributorId, parseOsRelease } from '../../src/commands/info/lsb-release'
 import { parseOmpThreads } from '../../src/commands/info/nproc'
 import { parseAuxv, parseStatusIds } from '../../src/commands/info/view'
-import { pathElements } from '../../src/commands/info/which'
-
-t.test('getopt_long', async (t) => {
-  const longs: LongOption[] = [
-    { name: 'kernel-name', arg: 'none', key: 's' },
-    { name: 'kernel-release', arg: 'none', key: 'r' },
-    { name: 'ignore', arg: 'required', key: 'i' },
-    { name: 'sysname', arg: 'none', key: 's' },
-  ]
-  t.same(gnuGetopt(['-sr', 'x', '--kernel-n'], 'sri:', longs, {}), { options: [{ key: 's', value: undefined }, { key: 'r', value: undefined }, { key: 's', value: undefined }], operands: ['x'] }, 'permutes')
-  t.same(gnuGetopt(['-s', 'x', '-r'], 'sr', longs, { POSIXLY_CORRECT: '' })?.operands, ['x', '-r'], 'POSIXLY_CORRECT stops at the first operand')
-  t.equal(gnuGetopt(['--kernel'], 'sr', longs, {}), undefined, 'ambiguous prefix')
-  t.same(gnuGetopt(['--ig=3', '-i', '4', '-i5'], 'i:', longs, {})?.options.map((o) => o.value), ['3', '4', '5'])
-  t.equal(gnuGetopt(['-i'], 'i:', longs, {}), undefined, 'missing argument')
-  t.equal(gnuGetopt(['--sysname=x'], 's', longs, {}), undefined, 'argument to a flag')
-  t.equal(gnuGetopt(['-x'], 's', longs, {}), undefined, 'unknown option')
-  t.same(gnuGetopt(['--', '-s'], 's', longs, {})?.operands, ['-s'])
-  t.same(gnuGetopt(['-'], 's', longs, {})?.operands, ['-'])
-})
 
 t.test('CPU lists and masks', async (t) => {
   t.same(parseCpuList('0-2,5\n'), [0, 1, 2, 5])
@@ -54,11 +34,6 @@ t.test('locale names', async (t) => {
 })
 
 t.test('small parsers', async (t) => {
-  t.same(pathElements('/a:/b'), ['/a', '/b'])
-  t.same(pathElements('/a:'), ['/a', ''], 'a trailing colon is the working directory')
-  t.same(pathElements('/a::'), ['/a', ''])
-  t.same(pathElements(':'), [''])
-  t.same(pathElements(''), [])
   t.equal(numericKey('00'), 0)
   t.equal(numericKey(' +7'), 7)
   t.equal(numericKey('-1'), 4294967295)

@@ -50,6 +50,35 @@ t.test('which: what is left to the real program', async (t) => {
   check(t, counts, 'which', ['-x', 'ls'], {}, 'null')
   check(t, counts, 'which', ['-s', 'ls'], {}, 'null')
   check(t, counts, 'which', ['ls'], { env: env({ KSH_VERSION: '93' }) }, 'null')
-  if (isRoot) check(t, counts, 'which', ['ls'], { uid: 1 }, 'null')
   report(t, 'which refusals', counts)
+})
+
+t.test('which as another uid: the child\'s own permissions (the PATH resolver\'s rules)', { skip: !isRoot && 'needs root (spawn with uid)' }, async (t) => {
+  const counts = tally()
+  const dir = sandbox()
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  fs.chmodSync(dir, 0o755)
+  // Reachable, but only for some: a directory only root may search, a file for group 4242.
+  fs.mkdirSync(path.join(dir, 'closed'), { mode: 0o700 })
+  fs.writeFileSync(path.join(dir, 'closed', 'tool'), '', { mode: 0o755 })
+  fs.writeFileSync(path.join(dir, 'bin', 'grouptool'), '', { mode: 0o750 })
+  fs.chownSync(path.join(dir, 'bin', 'grouptool'), 0, 4242)
+  fs.mkdirSync(path.join(dir, 'grp'), { mode: 0o750 })
+  fs.chownSync(path.join(dir, 'grp'), 0, 4242)
+  fs.writeFileSync(path.join(dir, 'grp', 'tool'), '', { mode: 0o755 })
+  fs.symlinkSync(path.join(dir, 'closed'), path.join(dir, 'via-link'))
+  const PATHS = [`${dir}/closed:${dir}/bin:/usr/bin`, `${dir}/grp:${dir}/via-link:${dir}/bin`, `closed:bin::`, '/usr/bin:/bin']
+  const NAMES = [['tool'], ['ownerx'], ['grouptool'], ['ls'], [`${dir}/closed/tool`], ['./closed/tool'], ['via-link/tool'], ['grp/tool']]
+  for (const uid of [0, 4242, 65534]) {
+    for (const p of PATHS) {
+      for (const names of NAMES) {
+        for (const all of [false, true]) {
+          check(t, counts, 'which', all ? ['-a', ...names] : names, { env: env({ PATH: p }), cwd: dir, uid, groups: [] }, expected)
+        }
+      }
+    }
+  }
+  // Groups that decide and are not known: not answered.
+  check(t, counts, 'which', ['grouptool'], { env: env({ PATH: `${dir}/bin` }), cwd: dir, uid: 4243 }, 'null')
+  report(t, 'which as other uids', counts)
 })

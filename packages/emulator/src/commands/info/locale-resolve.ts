@@ -5,25 +5,10 @@
  * codesets other than UTF-8 make the answer unknown (`undefined`), never a guess.
  */
 import type { ChildContext } from '../../types'
+import { LOCALE_CATEGORIES, localeNameFor, present, type LocaleCategory } from '../../locale'
 import type { SystemView } from './view'
 
-/** The categories in glibc's numbering order (the order `locale` prints them in). */
-export const LOCALE_CATEGORIES = [
-  'LC_CTYPE',
-  'LC_NUMERIC',
-  'LC_TIME',
-  'LC_COLLATE',
-  'LC_MONETARY',
-  'LC_MESSAGES',
-  'LC_PAPER',
-  'LC_NAME',
-  'LC_ADDRESS',
-  'LC_TELEPHONE',
-  'LC_MEASUREMENT',
-  'LC_IDENTIFICATION',
-] as const
-
-export type LocaleCategory = (typeof LOCALE_CATEGORIES)[number]
+export { LOCALE_CATEGORIES, localeNameFor, type LocaleCategory } from '../../locale'
 
 /** A locale that setlocale() would load. */
 export interface LoadedLocale {
@@ -50,21 +35,6 @@ const LC_CTYPE_MAGIC = 0x20090720 ^ 0
 const CODESET_ITEM = 14
 
 export const C_LOCALE: LoadedLocale = { name: 'C', language: 'C', codeset: C_CODESET, dir: undefined }
-
-function present(v: string | undefined): v is string {
-  return v !== undefined && v !== ''
-}
-
-/** The name setlocale(category, "") starts from: LC_ALL, then the category, then LANG. */
-export function localeNameFor(env: ChildContext['env'], category: LocaleCategory): string {
-  const all = env['LC_ALL']
-  if (present(all)) return all
-  const cat = env[category]
-  if (present(cat)) return cat
-  const lang = env['LANG']
-  if (present(lang)) return lang
-  return 'C'
-}
 
 /** glibc's _nl_normalize_codeset: lower-case letters and digits only; all digits → `iso…`. */
 export function normalizeCodeset(codeset: string): string {

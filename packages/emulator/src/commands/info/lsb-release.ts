@@ -8,10 +8,10 @@
 import type { ChildContext, EmulatedCommand } from '../../types'
 import { dpkgBuild, systemBinary, type BuildId } from './binaries'
 import { dashTampered } from './env-guard'
-import { gnuGetopt, type LongOption } from './getopt'
+import { gnuGetopt, type LongOption } from '../getopt'
 import { allPrintableAscii, result } from '../result'
 import type { SystemView } from './view'
-import { pathElements } from './which'
+import { pathElements } from '../../resolve'
 
 export const LSB_RELEASE_VERIFIED_BUILDS: ReadonlySet<BuildId> = new Set(['lsb-release 12.0-1 all'])
 

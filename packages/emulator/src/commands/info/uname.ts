@@ -8,7 +8,7 @@
 import type { EmulatedCommand } from '../../types'
 import { binaryHas, dpkgBuild, systemBinary, type BuildId } from './binaries'
 import { loaderTampered } from './env-guard'
-import { gnuGetopt, type LongOption } from './getopt'
+import { gnuGetopt, type LongOption } from '../getopt'
 import { result } from '../result'
 import type { SystemView } from './view'
 

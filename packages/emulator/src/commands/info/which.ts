@@ -2,13 +2,13 @@
  * Debian's `which` (debianutils, a dash script): `[-a] NAME…` searched on the child's PATH
  * (split on `:`, an empty element meaning the working directory), names with a slash tested
  * as they are; a hit is a regular file the child may execute (`test -f && test -x`); exit 1
- * when any name is missing, nothing printed for it. Access checks are this process's, so only
- * children with the same credentials are answered.
+ * when any name is missing, nothing printed for it. The test is the PATH resolver's
+ * (resolve.ts), with the child's uid, gid and groups: the policy and the emulator's own
+ * lookups use the same rules.
  */
-import * as fs from 'node:fs'
 import type { EmulatedCommand } from '../../types'
 import { dpkgBuild, systemBinary, type BuildId } from './binaries'
-import { sameCredentials } from '../../creds'
+import { pathElements, testExecutableFile } from '../../resolve'
 import { uniformIds } from './creds'
 import { dashTampered } from './env-guard'
 import { allPrintableAscii, result } from '../result'
@@ -36,18 +36,6 @@ function afterOptions(args: readonly string[]): { all: boolean; names: readonly 
   return { all, names: args.slice(i) }
 }
 
-/** The PATH elements as the script's `IFS=:` field splitting yields them. */
-export function pathElements(pathVar: string): string[] {
-  let p = pathVar
-  // The script's `case $PATH in (*[!:]:) PATH="$PATH:"` keeps a trailing empty element.
-  if (/[^:]:$/.test(p)) p += ':'
-  if (p === '') return []
-  const fields = p.split(':')
-  // A delimiter at the end does not open another field.
-  if (fields[fields.length - 1] === '') fields.pop()
-  return fields
-}
-
 /** Debian which. */
 export function createWhich(view: SystemView): EmulatedCommand {
   return {
@@ -56,17 +44,23 @@ export function createWhich(view: SystemView): EmulatedCommand {
       const { ctx } = io
       const pathVar = ctx.env['PATH']
       if (pathVar === undefined || !allPrintableAscii([...args, pathVar])) return null
-      if (dashTampered(view, ctx.env) || !sameCredentials(ctx, view.process) || !uniformIds(view, ctx)) return null
+      if (dashTampered(view, ctx.env) || !uniformIds(view, ctx)) return null
       const bin = systemBinary(view, 'which')
       const real = bin === undefined ? undefined : view.realpath(bin)
       const build = real === undefined ? undefined : dpkgBuild(view, 'debianutils', real)
       if (build === undefined || !WHICH_VERIFIED_BUILDS.has(build) || view.stat('/bin/sh')?.isFile() !== true) return null
       const parsed = afterOptions(args)
       if (parsed === undefined) return null
-      const executable = (p: string) => {
+      const creds = { uid: ctx.uid, gid: ctx.gid, groups: ctx.groups }
+      const stat = (p: string) => view.stat(p)
+      const realpath = (p: string) => view.realpath(p)
+      let unknown = false
+      const executable = (p: string): boolean => {
         // The kernel resolves `..` after each component: no lexical normalisation here.
         const abs = p.startsWith('/') ? p : ctx.cwd.replace(/\/$/, '') + '/' + p
-        return view.stat(abs)?.isFile() === true && view.access(abs, fs.constants.X_OK)
+        const ok = testExecutableFile(abs, creds, stat, realpath)
+        if (ok === undefined) unknown = true
+        return ok === true
       }
       const elements = pathElements(pathVar)
       let out = ''
@@ -89,6 +83,8 @@ export function createWhich(view: SystemView): EmulatedCommand {
         }
         if (!found) status = 1
       }
+      // Supplementary groups that are not known decided a test.
+      if (unknown) return null
       return result(out, '', status)
     },
   }

@@ -2,22 +2,29 @@
 import type { EmulatedCommand } from '../../types'
 import { utf8ToBytes } from '../../bytes'
 import { STRERROR, quotef, readFileOperand, result, stdinText, textLocale } from './common'
+import { gnuGetopt, type LongOption } from '../getopt'
+
+/** cat 9.1's option table: every option is declined, but `--` and abbreviations are getopt's. */
+export const SPEC = 'benstuvAET'
+export const LONGS: readonly LongOption[] = [
+  { name: 'number-nonblank', arg: 'none', key: 'b' },
+  { name: 'number', arg: 'none', key: 'n' },
+  { name: 'squeeze-blank', arg: 'none', key: 's' },
+  { name: 'show-nonprinting', arg: 'none', key: 'v' },
+  { name: 'show-ends', arg: 'none', key: 'E' },
+  { name: 'show-tabs', arg: 'none', key: 'T' },
+  { name: 'show-all', arg: 'none', key: 'A' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'version', arg: 'none', key: 'version' },
+]
 
 export const cat: EmulatedCommand = {
   name: 'cat',
   run(args, io) {
     if (textLocale(io.ctx.env) === null) return null
-    const files: string[] = []
-    let options = true
-    for (const a of args) {
-      if (options && a === '--') {
-        options = false
-      } else if (options && a.length > 1 && a[0] === '-') {
-        return null
-      } else {
-        files.push(utf8ToBytes(a))
-      }
-    }
+    const parsed = gnuGetopt(args, SPEC, LONGS, io.ctx.env)
+    if (parsed === undefined || parsed.options.length > 0) return null
+    const files = parsed.operands.map(utf8ToBytes)
     if (files.length === 0) files.push('-')
     let out = ''
     let err = ''

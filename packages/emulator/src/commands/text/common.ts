@@ -1,6 +1,6 @@
 /**
- * Shared pieces of the text tools: the locale gate, file reading with the errors GNU tools
- * report, file-name quoting in messages, and results as byte strings.
+ * Shared pieces of the text tools: the locale gate (src/locale.ts), file reading with the
+ * errors GNU tools report, file-name quoting in messages, and results as byte strings.
  */
 import * as fs from 'node:fs'
 import { sameCredentials } from '../../creds'
@@ -9,49 +9,7 @@ import { walkPath } from '../../path'
 export { result } from '../result'
 import type { ChildContext, CommandIO } from '../../types'
 
-function category(env: ChildContext['env'], name: string): string {
-  const all = env.LC_ALL
-  if (all !== undefined && all !== '') return all
-  const own = env[name]
-  if (own !== undefined && own !== '') return own
-  const lang = env.LANG
-  return lang !== undefined && lang !== '' ? lang : 'C'
-}
-
-function plainC(v: string): boolean {
-  return v === 'C' || v === 'POSIX'
-}
-
-function cUtf8(v: string): boolean {
-  return v === 'C.UTF-8' || v === 'C.utf8'
-}
-
-/**
- * The locale facts a text tool depends on, or null when the child's locale could change the
- * answer (anything but C/POSIX and C.UTF-8, or LANGUAGE selecting translated messages).
- */
-export interface TextLocale {
-  /** LC_CTYPE is UTF-8 (multibyte characters exist). */
-  readonly utf8: boolean
-}
-
-const C_LOCALE: TextLocale = { utf8: false }
-const UTF8_LOCALE: TextLocale = { utf8: true }
-
-export function textLocale(env: ChildContext['env']): TextLocale | null {
-  // POSIXLY_CORRECT changes option parsing and several outputs.
-  if (env.POSIXLY_CORRECT !== undefined) return null
-  const ctype = category(env, 'LC_CTYPE')
-  const messages = category(env, 'LC_MESSAGES')
-  const collate = category(env, 'LC_COLLATE')
-  const numeric = category(env, 'LC_NUMERIC')
-  for (const v of [messages, collate, numeric]) if (!plainC(v) && !cUtf8(v)) return null
-  const language = env.LANGUAGE
-  if (language !== undefined && language !== '' && !plainC(messages)) return null
-  if (plainC(ctype)) return C_LOCALE
-  if (cUtf8(ctype)) return UTF8_LOCALE
-  return null
-}
+export { textLocale, type TextLocale } from '../../locale'
 
 export type ReadResult =
   | { readonly ok: true; readonly data: string }

@@ -2,6 +2,22 @@
 import type { EmulatedCommand } from '../../types'
 import { utf8ToBytes } from '../../bytes'
 import { readOperands, result, splitLines, textLocale } from './common'
+import { gnuGetopt, type LongOption } from '../getopt'
+
+/** cut 9.1's whole option table (getopt resolves abbreviations against all of it). */
+export const SPEC = 'b:c:d:f:nsz'
+export const LONGS: readonly LongOption[] = [
+  { name: 'bytes', arg: 'required', key: 'b' },
+  { name: 'characters', arg: 'required', key: 'c' },
+  { name: 'delimiter', arg: 'required', key: 'd' },
+  { name: 'fields', arg: 'required', key: 'f' },
+  { name: 'complement', arg: 'none', key: 'complement' },
+  { name: 'only-delimited', arg: 'none', key: 's' },
+  { name: 'output-delimiter', arg: 'required', key: 'output-delimiter' },
+  { name: 'zero-terminated', arg: 'none', key: 'z' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'version', arg: 'none', key: 'version' },
+]
 
 type Ranges = readonly (readonly [number, number])[]
 
@@ -32,40 +48,25 @@ export const cut: EmulatedCommand = {
     let list: Ranges | null = null
     let delim: string | null = null
     let onlyDelimited = false
-    const files: string[] = []
-    let options = true
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i]!
-      if (!options || a === '-' || a[0] !== '-') {
-        files.push(utf8ToBytes(a))
-        continue
-      }
-      if (a === '--') {
-        options = false
-        continue
-      }
-      for (let j = 1; j < a.length; j++) {
-        const c = a[j]!
-        if (c === 's') {
-          onlyDelimited = true
-          continue
-        }
-        if (c !== 'b' && c !== 'c' && c !== 'f' && c !== 'd') return null
-        const v = j + 1 < a.length ? a.slice(j + 1) : args[++i]
-        if (v === undefined) return null
-        if (c === 'd') {
-          const d = utf8ToBytes(v)
-          if (d.length !== 1) return null
-          delim = d
-        } else {
-          if (mode !== null) return null
-          mode = c === 'f' ? 'f' : 'b'
-          list = parseList(v)
-          if (list === null) return null
-        }
-        break
+    const parsed = gnuGetopt(args, SPEC, LONGS, io.ctx.env)
+    if (parsed === undefined) return null
+    for (const { key, value } of parsed.options) {
+      if (key === 's') {
+        onlyDelimited = true
+      } else if (key === 'd') {
+        const d = utf8ToBytes(value!)
+        if (d.length !== 1) return null
+        delim = d
+      } else if (key === 'b' || key === 'c' || key === 'f') {
+        if (mode !== null) return null
+        mode = key === 'f' ? 'f' : 'b'
+        list = parseList(value!)
+        if (list === null) return null
+      } else {
+        return null
       }
     }
+    const files = parsed.operands.map(utf8ToBytes)
     if (mode === null || list === null) return null
     if (mode === 'b' && (delim !== null || onlyDelimited)) return null
     const d = delim ?? '\t'

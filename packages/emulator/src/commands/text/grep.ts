@@ -3,11 +3,12 @@
  * runs `grep -E` found on the child's PATH (it prints no obsolescence warning on Debian 12).
  * Inputs with NUL or non-ASCII bytes are not answered (binary-file and multibyte rules).
  */
-import type { CommandIO, EmulatedCommand, EmulationResult } from '../../types'
+import type { ChildContext, CommandIO, EmulatedCommand, EmulationResult } from '../../types'
 import { DASH_DEFAULT_PATH, isSystemBinary, lookupInPath } from '../../resolve'
 import { utf8ToBytes } from '../../bytes'
 import { STRERROR, rawName, readFileOperand, result, stdinText, textLocale } from './common'
 import { translateRegex } from './regex'
+import { gnuGetopt, type LongOption } from '../getopt'
 
 interface GrepOptions {
   ere: boolean
@@ -29,95 +30,94 @@ type ParsedGrep = GrepOptions | { readonly conflict: true } | null
 
 const CONFLICT = { conflict: true } as const
 
-const SHORT_FLAGS = 'EFGvicqxnshHy'
+/** grep 3.8's whole option table (getopt resolves abbreviations against all of it). */
+export const SPEC = '0123456789A:B:C:D:EFGHILPRTUVX:abcd:e:f:hiLlm:noqRrsuvwxyZz'
+export const LONGS: readonly LongOption[] = [
+  { name: 'after-context', arg: 'required', key: 'A' },
+  { name: 'basic-regexp', arg: 'none', key: 'G' },
+  { name: 'before-context', arg: 'required', key: 'B' },
+  { name: 'binary', arg: 'none', key: 'U' },
+  { name: 'binary-files', arg: 'required', key: 'binary-files' },
+  { name: 'byte-offset', arg: 'none', key: 'b' },
+  { name: 'color', arg: 'optional', key: 'color' },
+  { name: 'colour', arg: 'optional', key: 'color' },
+  { name: 'context', arg: 'required', key: 'C' },
+  { name: 'count', arg: 'none', key: 'c' },
+  { name: 'dereference-recursive', arg: 'none', key: 'R' },
+  { name: 'devices', arg: 'required', key: 'D' },
+  { name: 'directories', arg: 'required', key: 'd' },
+  { name: 'exclude', arg: 'required', key: 'exclude' },
+  { name: 'exclude-dir', arg: 'required', key: 'exclude-dir' },
+  { name: 'exclude-from', arg: 'required', key: 'exclude-from' },
+  { name: 'extended-regexp', arg: 'none', key: 'E' },
+  { name: 'file', arg: 'required', key: 'f' },
+  { name: 'files-with-matches', arg: 'none', key: 'l' },
+  { name: 'files-without-match', arg: 'none', key: 'L' },
+  { name: 'fixed-regexp', arg: 'none', key: 'F' },
+  { name: 'fixed-strings', arg: 'none', key: 'F' },
+  { name: 'group-separator', arg: 'required', key: 'group-separator' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'ignore-case', arg: 'none', key: 'i' },
+  { name: 'include', arg: 'required', key: 'include' },
+  { name: 'initial-tab', arg: 'none', key: 'T' },
+  { name: 'invert-match', arg: 'none', key: 'v' },
+  { name: 'label', arg: 'required', key: 'label' },
+  { name: 'line-buffered', arg: 'none', key: 'line-buffered' },
+  { name: 'line-number', arg: 'none', key: 'n' },
+  { name: 'line-regexp', arg: 'none', key: 'x' },
+  { name: 'max-count', arg: 'required', key: 'm' },
+  { name: 'no-filename', arg: 'none', key: 'h' },
+  { name: 'no-group-separator', arg: 'none', key: 'no-group-separator' },
+  { name: 'no-ignore-case', arg: 'none', key: 'no-ignore-case' },
+  { name: 'no-messages', arg: 'none', key: 's' },
+  { name: 'null', arg: 'none', key: 'Z' },
+  { name: 'null-data', arg: 'none', key: 'z' },
+  { name: 'only-matching', arg: 'none', key: 'o' },
+  { name: 'perl-regexp', arg: 'none', key: 'P' },
+  { name: 'quiet', arg: 'none', key: 'q' },
+  { name: 'recursive', arg: 'none', key: 'r' },
+  { name: 'regexp', arg: 'required', key: 'e' },
+  { name: 'silent', arg: 'none', key: 'q' },
+  { name: 'text', arg: 'none', key: 'a' },
+  { name: 'unix-byte-offsets', arg: 'none', key: 'u' },
+  { name: 'version', arg: 'none', key: 'V' },
+  { name: 'with-filename', arg: 'none', key: 'H' },
+  { name: 'word-regexp', arg: 'none', key: 'w' },
+]
 
-function parseGrepArgs(args: readonly string[], ere: boolean): ParsedGrep {
+function parseGrepArgs(args: readonly string[], ere: boolean, env: ChildContext['env']): ParsedGrep {
   const o: GrepOptions = {
     ere, fixed: false, invert: false, icase: false, count: false, quiet: false, lineRegexp: false,
     lineNumbers: false, noMessages: false, withFilename: null, patterns: null, files: [],
   }
-  const operands: string[] = []
-  let options = true
   // grep 3.8 setmatcher(): a second, different matcher (-E -F -G -P, egrep's -E included)
   // ends option parsing with "conflicting matchers specified".
   let matcher: string | null = ere ? 'E' : null
-  const setMatcher = (m: string): boolean => {
-    if (matcher !== null && matcher !== m) return false
-    matcher = m
-    return true
-  }
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!
-    if (!options || a === '-' || a[0] !== '-') {
-      operands.push(utf8ToBytes(a))
-      continue
-    }
-    if (a === '--') {
-      options = false
-      continue
-    }
-    if (a.startsWith('--')) {
-      const matchers: Record<string, string> = {
-        '--extended-regexp': 'E', '--fixed-strings': 'F', '--basic-regexp': 'G', '--perl-regexp': 'P',
-      }
-      const m = matchers[a]
-      if (m !== undefined) {
-        if (!setMatcher(m)) return CONFLICT
-        if (m === 'P') return null
-        o.ere = m === 'E'
-        o.fixed = m === 'F'
-        continue
-      }
-      const long: Record<string, () => void> = {
-        '--invert-match': () => { o.invert = true },
-        '--ignore-case': () => { o.icase = true },
-        '--count': () => { o.count = true },
-        '--quiet': () => { o.quiet = true },
-        '--silent': () => { o.quiet = true },
-        '--line-regexp': () => { o.lineRegexp = true },
-        '--line-number': () => { o.lineNumbers = true },
-        '--no-messages': () => { o.noMessages = true },
-        '--with-filename': () => { o.withFilename = true },
-        '--no-filename': () => { o.withFilename = false },
-      }
-      if (a.startsWith('--regexp=')) {
-        ;(o.patterns ??= []).push(utf8ToBytes(a.slice(9)))
-        continue
-      }
-      const f = long[a]
-      if (f === undefined) return null
-      f()
-      continue
-    }
-    for (let k = 1; k < a.length; k++) {
-      const c = a[k]!
-      if (c === 'e') {
-        const v = k + 1 < a.length ? a.slice(k + 1) : args[++i]
-        if (v === undefined) return null
-        ;(o.patterns ??= []).push(utf8ToBytes(v))
+  const parsed = gnuGetopt(args, SPEC, LONGS, env)
+  if (parsed === undefined) return null
+  for (const { key, value } of parsed.options) {
+    switch (key) {
+      case 'E': case 'F': case 'G': case 'P':
+        if (matcher !== null && matcher !== key) return CONFLICT
+        matcher = key
+        if (key === 'P') return null
+        o.ere = key === 'E'
+        o.fixed = key === 'F'
         break
-      }
-      if (c === 'E' || c === 'F' || c === 'G' || c === 'P') {
-        if (!setMatcher(c)) return CONFLICT
-        if (c === 'P') return null
-        o.ere = c === 'E'
-        o.fixed = c === 'F'
-        continue
-      }
-      if (!SHORT_FLAGS.includes(c)) return null
-      switch (c) {
-        case 'v': o.invert = true; break
-        case 'i': case 'y': o.icase = true; break
-        case 'c': o.count = true; break
-        case 'q': o.quiet = true; break
-        case 'x': o.lineRegexp = true; break
-        case 'n': o.lineNumbers = true; break
-        case 's': o.noMessages = true; break
-        case 'h': o.withFilename = false; break
-        case 'H': o.withFilename = true; break
-      }
+      case 'e': (o.patterns ??= []).push(utf8ToBytes(value!)); break
+      case 'v': o.invert = true; break
+      case 'i': case 'y': o.icase = true; break
+      case 'c': o.count = true; break
+      case 'q': o.quiet = true; break
+      case 'x': o.lineRegexp = true; break
+      case 'n': o.lineNumbers = true; break
+      case 's': o.noMessages = true; break
+      case 'h': o.withFilename = false; break
+      case 'H': o.withFilename = true; break
+      default: return null
     }
   }
+  const operands = parsed.operands.map(utf8ToBytes)
   if (o.patterns === null) {
     const p = operands.shift()
     if (p === undefined) return null
@@ -159,7 +159,7 @@ function compile(o: GrepOptions): RegExp | null {
 
 function runGrep(prog: 'grep' | 'egrep', args: readonly string[], io: CommandIO): EmulationResult | null {
   if (textLocale(io.ctx.env) === null) return null
-  const o = parseGrepArgs(args, prog === 'egrep')
+  const o = parseGrepArgs(args, prog === 'egrep', io.ctx.env)
   if (o === null) return null
   // Debian's egrep runs grep: the message carries grep's name.
   if ('conflict' in o) return result('', 'grep: conflicting matchers specified\n', 2)

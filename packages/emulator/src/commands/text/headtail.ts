@@ -1,7 +1,8 @@
 /** GNU `head` and `tail` (-n, -c, -N, +N for tail, -q, -v, several files with headers). */
-import type { CommandIO, EmulatedCommand, EmulationResult } from '../../types'
+import type { ChildContext, CommandIO, EmulatedCommand, EmulationResult } from '../../types'
 import { utf8ToBytes } from '../../bytes'
 import { parseCount, quoteaf, rawName, readFileOperand, result, stdinText, STRERROR, textLocale } from './common'
+import { gnuGetopt, type LongOption } from '../getopt'
 
 interface Amount {
   readonly bytes: boolean
@@ -42,7 +43,43 @@ function tailObsoleteApplies(args: readonly string[]): boolean {
 
 type ParseOutcome = Parsed | { readonly invalidContext: string } | null
 
-function parseArgs(prog: 'head' | 'tail', args: readonly string[]): ParseOutcome {
+/** head's and tail's whole option tables (getopt resolves abbreviations against all of them). */
+export const HEAD_SPEC = 'c:n:qvz0123456789'
+export const HEAD_LONGS: readonly LongOption[] = [
+  { name: 'bytes', arg: 'required', key: 'c' },
+  { name: 'lines', arg: 'required', key: 'n' },
+  { name: '-presume-input-pipe', arg: 'none', key: 'presume-input-pipe' },
+  { name: 'quiet', arg: 'none', key: 'q' },
+  { name: 'silent', arg: 'none', key: 'q' },
+  { name: 'verbose', arg: 'none', key: 'v' },
+  { name: 'zero-terminated', arg: 'none', key: 'z' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'version', arg: 'none', key: 'version' },
+]
+export const TAIL_SPEC = 'c:n:fFqs:vz0123456789'
+export const TAIL_LONGS: readonly LongOption[] = [
+  { name: 'bytes', arg: 'required', key: 'c' },
+  { name: 'follow', arg: 'optional', key: 'follow' },
+  { name: 'lines', arg: 'required', key: 'n' },
+  { name: 'max-unchanged-stats', arg: 'required', key: 'max-unchanged-stats' },
+  { name: '-disable-inotify', arg: 'none', key: 'disable-inotify' },
+  { name: 'pid', arg: 'required', key: 'pid' },
+  { name: '-presume-input-pipe', arg: 'none', key: 'presume-input-pipe' },
+  { name: 'quiet', arg: 'none', key: 'q' },
+  { name: 'retry', arg: 'none', key: 'retry' },
+  { name: 'silent', arg: 'none', key: 'q' },
+  { name: 'sleep-interval', arg: 'required', key: 's' },
+  { name: 'verbose', arg: 'none', key: 'v' },
+  { name: 'zero-terminated', arg: 'none', key: 'z' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'version', arg: 'none', key: 'version' },
+]
+
+/**
+ * The obsolete leading `-NUM` (head) and `-NUM[cl]`/`+NUM` (tail) are read here, as coreutils
+ * does before getopt; getopt parses the rest.
+ */
+function parseArgs(prog: 'head' | 'tail', args: readonly string[], env: ChildContext['env']): ParseOutcome {
   const markChar = prog === 'head' ? '-' : '+'
   const p: Parsed = { amount: { bytes: false, count: 10, mark: false }, headers: null, files: [] }
   let i = 0
@@ -63,45 +100,26 @@ function parseArgs(prog: 'head' | 'tail', args: readonly string[]): ParseOutcome
   } else if (prog === 'tail' && first !== undefined && /^\+/.test(first)) {
     return null
   }
-  let options = true
-  for (; i < args.length; i++) {
-    const a = args[i]!
-    if (!options || a === '-' || a[0] !== '-') {
-      p.files.push(utf8ToBytes(a))
-      continue
-    }
-    if (a === '--') {
-      options = false
-      continue
-    }
+  const parsed = prog === 'head' ? gnuGetopt(args.slice(i), HEAD_SPEC, HEAD_LONGS, env) : gnuGetopt(args.slice(i), TAIL_SPEC, TAIL_LONGS, env)
+  if (parsed === undefined) return null
+  for (const { key, value } of parsed.options) {
     // getopt meets a digit: tail rejects it where the obsolete form does not apply.
-    if (prog === 'tail' && /^-[0-9]/.test(a)) return { invalidContext: a[1]! }
-    let value: string | undefined
-    let bytes = false
-    if (a === '-n' || a === '-c') {
-      value = args[++i]
-      bytes = a === '-c'
-      if (value === undefined) return null
-    } else if (/^-[nc]./.test(a)) {
-      value = a.slice(2)
-      bytes = a[1] === 'c'
-    } else if (a.startsWith('--lines=') || a.startsWith('--bytes=')) {
-      value = a.slice(8)
-      bytes = a[2] === 'b'
-    } else if (a === '-q' || a === '--quiet' || a === '--silent') {
+    if (key >= '0' && key <= '9' && key.length === 1) return prog === 'tail' ? { invalidContext: key } : null
+    if (key === 'q') {
       p.headers = false
       continue
-    } else if (a === '-v' || a === '--verbose') {
+    }
+    if (key === 'v') {
       p.headers = true
       continue
-    } else {
-      return null
     }
-    const amount = parseAmount(value, bytes, markChar)
+    if (key !== 'n' && key !== 'c') return null
+    const amount = parseAmount(value!, key === 'c', markChar)
     if (amount === null) return null
     // tail's from_start is only ever set: `-c +2 -n 2` counts lines from the second.
     p.amount = prog === 'tail' && p.amount.mark && !amount.mark ? { ...amount, mark: true } : amount
   }
+  p.files = parsed.operands.map(utf8ToBytes)
   if (p.files.length === 0) p.files.push('-')
   return p
 }
@@ -168,7 +186,7 @@ function tailOf(data: string, a: Amount): string {
 
 function runHeadTail(prog: 'head' | 'tail', args: readonly string[], io: CommandIO): EmulationResult | null {
   if (textLocale(io.ctx.env) === null) return null
-  const p = parseArgs(prog, args)
+  const p = parseArgs(prog, args, io.ctx.env)
   if (p === null) return null
   if ('invalidContext' in p) return result('', `${prog}: option used in invalid context -- ${p.invalidContext}\n`, 1)
   // tail outputs nothing for a count of 0 from the end, and opens nothing (no headers, no errors).

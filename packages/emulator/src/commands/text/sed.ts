@@ -8,6 +8,7 @@ import type { EmulatedCommand } from '../../types'
 import { utf8ToBytes } from '../../bytes'
 import { STRERROR, rawName, readFileOperand, result, stdinText, textLocale } from './common'
 import { translateRegex } from './regex'
+import { gnuGetopt, type LongOption } from '../getopt'
 
 type Address = { kind: 'line'; n: number } | { kind: 'last' } | { kind: 're'; re: RegExp }
 
@@ -223,6 +224,29 @@ function substitute(line: string, c: Extract<Cmd, { op: 's' }>): string | null {
   return out + line.slice(pos)
 }
 
+/** sed 4.9's whole option table (getopt resolves abbreviations against all of it). */
+export const SPEC = 'bsnrzuEe:f:l:i::V:'
+export const LONGS: readonly LongOption[] = [
+  { name: 'binary', arg: 'none', key: 'b' },
+  { name: 'debug', arg: 'none', key: 'debug' },
+  { name: 'expression', arg: 'required', key: 'e' },
+  { name: 'file', arg: 'required', key: 'f' },
+  { name: 'follow-symlinks', arg: 'none', key: 'follow-symlinks' },
+  { name: 'in-place', arg: 'optional', key: 'i' },
+  { name: 'line-length', arg: 'required', key: 'l' },
+  { name: 'null-data', arg: 'none', key: 'z' },
+  { name: 'zero-terminated', arg: 'none', key: 'z' },
+  { name: 'posix', arg: 'none', key: 'posix' },
+  { name: 'quiet', arg: 'none', key: 'n' },
+  { name: 'silent', arg: 'none', key: 'n' },
+  { name: 'regexp-extended', arg: 'none', key: 'r' },
+  { name: 'sandbox', arg: 'none', key: 'sandbox' },
+  { name: 'separate', arg: 'none', key: 's' },
+  { name: 'unbuffered', arg: 'none', key: 'u' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'version', arg: 'none', key: 'version' },
+]
+
 export const sed: EmulatedCommand = {
   name: 'sed',
   run(args, io) {
@@ -230,43 +254,15 @@ export const sed: EmulatedCommand = {
     let quiet = false
     let ere = false
     const scripts: string[] = []
-    const files: string[] = []
-    let options = true
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i]!
-      if (!options || a === '-' || a[0] !== '-') {
-        files.push(utf8ToBytes(a))
-        continue
-      }
-      if (a === '--') {
-        options = false
-        continue
-      }
-      if (a === '--quiet' || a === '--silent') {
-        quiet = true
-        continue
-      }
-      if (a === '--regexp-extended') {
-        ere = true
-        continue
-      }
-      if (a.startsWith('--expression=')) {
-        scripts.push(utf8ToBytes(a.slice(13)))
-        continue
-      }
-      if (a.startsWith('--')) return null
-      for (let j = 1; j < a.length; j++) {
-        const c = a[j]!
-        if (c === 'n') quiet = true
-        else if (c === 'E' || c === 'r') ere = true
-        else if (c === 'e') {
-          const v = j + 1 < a.length ? a.slice(j + 1) : args[++i]
-          if (v === undefined) return null
-          scripts.push(utf8ToBytes(v))
-          break
-        } else return null
-      }
+    const parsed = gnuGetopt(args, SPEC, LONGS, io.ctx.env)
+    if (parsed === undefined) return null
+    for (const { key, value } of parsed.options) {
+      if (key === 'n') quiet = true
+      else if (key === 'E' || key === 'r') ere = true
+      else if (key === 'e') scripts.push(utf8ToBytes(value!))
+      else return null
     }
+    const files = parsed.operands.map(utf8ToBytes)
     if (scripts.length === 0) {
       const s = files.shift()
       if (s === undefined) return null

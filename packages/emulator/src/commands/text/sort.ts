@@ -6,6 +6,42 @@
 import type { EmulatedCommand } from '../../types'
 import { utf8ToBytes } from '../../bytes'
 import { STRERROR, quotef, readFileOperand, result, stdinText, textLocale } from './common'
+import { gnuGetopt, type LongOption } from '../getopt'
+
+/** sort 9.1's whole option table; `-` keeps operands in order (the obsolete `+POS`). */
+export const SPEC = '-bcCdfghik:mMno:rRsS:t:T:uVy:z'
+export const LONGS: readonly LongOption[] = [
+  { name: 'batch-size', arg: 'required', key: 'batch-size' },
+  { name: 'buffer-size', arg: 'required', key: 'S' },
+  { name: 'check', arg: 'optional', key: 'check' },
+  { name: 'compress-program', arg: 'required', key: 'compress-program' },
+  { name: 'debug', arg: 'none', key: 'debug' },
+  { name: 'dictionary-order', arg: 'none', key: 'd' },
+  { name: 'field-separator', arg: 'required', key: 't' },
+  { name: 'files0-from', arg: 'required', key: 'files0-from' },
+  { name: 'general-numeric-sort', arg: 'none', key: 'g' },
+  { name: 'human-numeric-sort', arg: 'none', key: 'h' },
+  { name: 'ignore-case', arg: 'none', key: 'f' },
+  { name: 'ignore-leading-blanks', arg: 'none', key: 'b' },
+  { name: 'ignore-nonprinting', arg: 'none', key: 'i' },
+  { name: 'key', arg: 'required', key: 'k' },
+  { name: 'merge', arg: 'none', key: 'm' },
+  { name: 'month-sort', arg: 'none', key: 'M' },
+  { name: 'numeric-sort', arg: 'none', key: 'n' },
+  { name: 'output', arg: 'required', key: 'o' },
+  { name: 'parallel', arg: 'required', key: 'parallel' },
+  { name: 'random-sort', arg: 'none', key: 'R' },
+  { name: 'random-source', arg: 'required', key: 'random-source' },
+  { name: 'reverse', arg: 'none', key: 'r' },
+  { name: 'sort', arg: 'required', key: 'sort' },
+  { name: 'stable', arg: 'none', key: 's' },
+  { name: 'temporary-directory', arg: 'required', key: 'T' },
+  { name: 'unique', arg: 'none', key: 'u' },
+  { name: 'version-sort', arg: 'none', key: 'V' },
+  { name: 'zero-terminated', arg: 'none', key: 'z' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'version', arg: 'none', key: 'version' },
+]
 
 interface KeyFlags {
   numeric: boolean
@@ -167,41 +203,25 @@ export const sort: EmulatedCommand = {
     let stable = false
     let tab: string | null = null
     const keys: Key[] = []
-    const files: string[] = []
-    let options = true
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i]!
-      if (!options || a === '-' || a[0] !== '-') {
-        files.push(utf8ToBytes(a))
-        continue
-      }
-      if (a === '--') {
-        options = false
-        continue
-      }
-      if (a.startsWith('--')) return null
-      for (let j = 1; j < a.length; j++) {
-        const c = a[j]!
-        if (c === 't' || c === 'k') {
-          const v = j + 1 < a.length ? a.slice(j + 1) : args[++i]
-          if (v === undefined) return null
-          if (c === 't') {
-            const t = utf8ToBytes(v)
-            if (t.length !== 1 || (tab !== null && tab !== t)) return null
-            tab = t
-          } else {
-            const k = parseKey(v)
-            if (k === null) return null
-            keys.push(k.key)
-          }
-          break
-        }
-        if (c === 'u') unique = true
-        else if (c === 's') stable = true
-        else if (c === 'b') global.blanksStart = global.blanksEnd = true
-        else if (!keyLetters(c, global, false)) return null
-      }
+    const parsed = gnuGetopt(args, SPEC, LONGS, io.ctx.env)
+    if (parsed === undefined) return null
+    for (const { key, value } of parsed.options) {
+      if (key === 't') {
+        const t = utf8ToBytes(value!)
+        if (t.length !== 1 || (tab !== null && tab !== t)) return null
+        tab = t
+      } else if (key === 'k') {
+        const k = parseKey(value!)
+        if (k === null) return null
+        keys.push(k.key)
+      } else if (key === 'u') unique = true
+      else if (key === 's') stable = true
+      else if (key === 'b') global.blanksStart = global.blanksEnd = true
+      else if (key.length !== 1 || !keyLetters(key, global, false)) return null
     }
+    // `+POS` before `--` is an obsolete key (sort +1 sorts on the second field).
+    if (parsed.operands.slice(0, parsed.beforeDashDash).some((a) => a.startsWith('+'))) return null
+    const files = parsed.operands.map(utf8ToBytes)
     // Keys without letters inherit the global ordering options.
     for (const k of keys) {
       if (!k.numeric && !k.reverse && !k.fold && !k.blanksStart && !k.blanksEnd) {

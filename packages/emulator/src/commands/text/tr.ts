@@ -7,6 +7,7 @@ import type { EmulatedCommand } from '../../types'
 import { classMembers } from '../../charclass'
 import { utf8ToBytes } from '../../bytes'
 import { result, stdinText, textLocale } from './common'
+import { gnuGetopt, type LongOption } from '../getopt'
 
 interface Parsed {
   chars: string
@@ -84,25 +85,31 @@ function parseSet(s: string, warn: string[]): Parsed | null {
   return { chars, caseClass, hasClass }
 }
 
+/** tr 9.1's whole option table; `+`: options end at the first operand (`tr a -d` maps a to -). */
+export const SPEC = '+AcCdst'
+export const LONGS: readonly LongOption[] = [
+  { name: 'complement', arg: 'none', key: 'c' },
+  { name: 'delete', arg: 'none', key: 'd' },
+  { name: 'squeeze-repeats', arg: 'none', key: 's' },
+  { name: 'truncate-set1', arg: 'none', key: 't' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'version', arg: 'none', key: 'version' },
+]
+
 export const tr: EmulatedCommand = {
   name: 'tr',
   run(args, io) {
     if (textLocale(io.ctx.env) === null) return null
     let del = false
     let squeeze = false
-    const sets: string[] = []
-    let options = true
-    for (const a of args) {
-      if (options && a === '--') {
-        options = false
-      } else if (options && a.length > 1 && a[0] === '-') {
-        if (!/^-[ds]+$/.test(a)) return null
-        del ||= a.includes('d')
-        squeeze ||= a.includes('s')
-      } else {
-        sets.push(utf8ToBytes(a))
-      }
+    const parsed = gnuGetopt(args, SPEC, LONGS, io.ctx.env)
+    if (parsed === undefined) return null
+    for (const { key } of parsed.options) {
+      if (key === 'd') del = true
+      else if (key === 's') squeeze = true
+      else return null
     }
+    const sets = parsed.operands.map(utf8ToBytes)
     const want = del ? (squeeze ? 2 : 1) : squeeze ? (sets.length === 2 ? 2 : 1) : 2
     if (sets.length !== want) return null
     const warn: string[] = []

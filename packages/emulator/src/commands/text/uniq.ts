@@ -2,6 +2,24 @@
 import type { EmulatedCommand } from '../../types'
 import { utf8ToBytes } from '../../bytes'
 import { STRERROR, quotef, readFileOperand, result, splitLines, stdinText, textLocale } from './common'
+import { gnuGetopt, type LongOption } from '../getopt'
+
+/** uniq 9.1's whole option table; `-` keeps operands in order (the obsolete `+N`). */
+export const SPEC = '-0123456789Dcdf:is:uw:z'
+export const LONGS: readonly LongOption[] = [
+  { name: 'all-repeated', arg: 'optional', key: 'D' },
+  { name: 'check-chars', arg: 'required', key: 'w' },
+  { name: 'count', arg: 'none', key: 'c' },
+  { name: 'group', arg: 'optional', key: 'group' },
+  { name: 'ignore-case', arg: 'none', key: 'i' },
+  { name: 'repeated', arg: 'none', key: 'd' },
+  { name: 'skip-chars', arg: 'required', key: 's' },
+  { name: 'skip-fields', arg: 'required', key: 'f' },
+  { name: 'unique', arg: 'none', key: 'u' },
+  { name: 'zero-terminated', arg: 'none', key: 'z' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'version', arg: 'none', key: 'version' },
+]
 
 export const uniq: EmulatedCommand = {
   name: 'uniq',
@@ -10,26 +28,17 @@ export const uniq: EmulatedCommand = {
     let count = false
     let repeated = false
     let unique = false
-    const operands: string[] = []
-    let options = true
-    for (const a of args) {
-      if (!options || a === '-' || a[0] !== '-') {
-        operands.push(utf8ToBytes(a))
-        continue
-      }
-      if (a === '--') {
-        options = false
-        continue
-      }
-      if (a === '--count') count = true
-      else if (a === '--repeated') repeated = true
-      else if (a === '--unique') unique = true
-      else if (/^-[cdu]+$/.test(a)) {
-        count ||= a.includes('c')
-        repeated ||= a.includes('d')
-        unique ||= a.includes('u')
-      } else return null
+    const parsed = gnuGetopt(args, SPEC, LONGS, io.ctx.env)
+    if (parsed === undefined) return null
+    for (const { key } of parsed.options) {
+      if (key === 'c') count = true
+      else if (key === 'd') repeated = true
+      else if (key === 'u') unique = true
+      else return null // digits: the obsolete -N (skip fields); the options not modelled
     }
+    // `+N` before `--` is the obsolete form of --skip-chars.
+    if (parsed.operands.slice(0, parsed.beforeDashDash).some((a) => a.startsWith('+'))) return null
+    const operands = parsed.operands.map(utf8ToBytes)
     if (operands.length > 1) return null
     let data: string
     const f = operands[0] ?? '-'

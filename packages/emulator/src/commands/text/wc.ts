@@ -6,6 +6,7 @@
 import type { EmulatedCommand } from '../../types'
 import { utf8ToBytes } from '../../bytes'
 import { fileSize, rawName, readOperands, result, textLocale } from './common'
+import { gnuGetopt, type LongOption } from '../getopt'
 
 interface Counts {
   lines: number
@@ -30,6 +31,20 @@ function count(data: string): Counts {
   return { lines, words, bytes: data.length }
 }
 
+/** wc 9.1's whole option table (getopt resolves abbreviations against all of it). */
+export const SPEC = 'clLmw'
+export const LONGS: readonly LongOption[] = [
+  { name: 'bytes', arg: 'none', key: 'c' },
+  { name: 'chars', arg: 'none', key: 'm' },
+  { name: 'debug', arg: 'none', key: 'debug' },
+  { name: 'files0-from', arg: 'required', key: 'files0-from' },
+  { name: 'lines', arg: 'none', key: 'l' },
+  { name: 'max-line-length', arg: 'none', key: 'L' },
+  { name: 'words', arg: 'none', key: 'w' },
+  { name: 'help', arg: 'none', key: 'help' },
+  { name: 'version', arg: 'none', key: 'version' },
+]
+
 export const wc: EmulatedCommand = {
   name: 'wc',
   run(args, io) {
@@ -39,28 +54,16 @@ export const wc: EmulatedCommand = {
     let words = false
     let bytes = false
     let chars = false
-    const files: string[] = []
-    let options = true
-    for (const a of args) {
-      if (!options || a === '-' || a[0] !== '-') {
-        files.push(utf8ToBytes(a))
-        continue
-      }
-      if (a === '--') {
-        options = false
-        continue
-      }
-      if (a === '--lines') lines = true
-      else if (a === '--words') words = true
-      else if (a === '--bytes') bytes = true
-      else if (a === '--chars') chars = true
-      else if (/^-[lwcm]+$/.test(a)) {
-        lines ||= a.includes('l')
-        words ||= a.includes('w')
-        bytes ||= a.includes('c')
-        chars ||= a.includes('m')
-      } else return null
+    const parsed = gnuGetopt(args, SPEC, LONGS, io.ctx.env)
+    if (parsed === undefined) return null
+    for (const { key } of parsed.options) {
+      if (key === 'l') lines = true
+      else if (key === 'w') words = true
+      else if (key === 'c') bytes = true
+      else if (key === 'm') chars = true
+      else return null
     }
+    const files = parsed.operands.map(utf8ToBytes)
     if (!lines && !words && !bytes && !chars) lines = words = bytes = true
     const operands = files.length > 0
     if (!operands) files.push('-')

@@ -1,9 +1,19 @@
 /**
- * glibc getopt_long(), for deciding what a GNU program will do with its arguments. Only the
- * successful parses are reproduced: any argument getopt would complain about makes the whole
- * parse `undefined` (the caller then lets the real program print its own diagnostics).
+ * glibc getopt_long(), the one argument parser of the commands (informational and text tools),
+ * for deciding what a GNU program will do with its arguments. Only the successful parses are
+ * reproduced: any argument getopt would complain about makes the whole parse `undefined` (the
+ * caller then lets the real program print its own diagnostics).
+ *
+ * `longs` must list every long option the real program has (hidden ones too), not only those
+ * the emulation supports: abbreviations are resolved against the whole table, as glibc does
+ * (`sed --s` is ambiguous because of --sandbox and --separate). A command declines the keys it
+ * does not model.
+ *
+ * Obsolete forms getopt does not parse are the command's business, before or after the call:
+ * head's and tail's leading `-NUM` (the command reads argv[0] itself and passes the rest),
+ * sort's `+POS` and uniq's `+N` (operands met before `--`: see `beforeDashDash`).
  */
-import type { ChildContext } from '../../types'
+import type { ChildContext } from '../types'
 
 export interface LongOption {
   readonly name: string
@@ -20,6 +30,8 @@ export interface ParsedOption {
 export interface ParsedArgs {
   readonly options: readonly ParsedOption[]
   readonly operands: readonly string[]
+  /** How many of `operands` came before a `--` (all of them when there was none). */
+  readonly beforeDashDash: number
 }
 
 type ArgKind = LongOption['arg']
@@ -51,7 +63,9 @@ function findLong(longs: readonly LongOption[], name: string): LongOption | unde
 
 /**
  * Parse like getopt_long(argc, argv, spec, longs): permuting unless `spec` starts with `+`
- * or POSIXLY_CORRECT is in the environment. `undefined` on any getopt error.
+ * or POSIXLY_CORRECT is in the environment; a `spec` starting with `-` (glibc's
+ * RETURN_IN_ORDER) keeps parsing after operands, as permuting does. `undefined` on any getopt
+ * error.
  */
 export function gnuGetopt(
   args: readonly string[],
@@ -60,13 +74,15 @@ export function gnuGetopt(
   env: ChildContext['env'],
 ): ParsedArgs | undefined {
   const shorts = shortTable(spec)
-  const inOrder = spec[0] === '+' || env['POSIXLY_CORRECT'] !== undefined
+  const inOrder = spec[0] === '+' || (spec[0] !== '-' && env['POSIXLY_CORRECT'] !== undefined)
   const options: ParsedOption[] = []
   const operands: string[] = []
+  let beforeDashDash = -1
   let i = 0
   while (i < args.length) {
     const arg = args[i]!
     if (arg === '--') {
+      beforeDashDash = operands.length
       operands.push(...args.slice(i + 1))
       break
     }
@@ -117,5 +133,5 @@ export function gnuGetopt(
     }
     i++
   }
-  return { options, operands }
+  return { options, operands, beforeDashDash: beforeDashDash < 0 ? operands.length : beforeDashDash }
 }
