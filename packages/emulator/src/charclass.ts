@@ -11,40 +11,48 @@ function range(lo: number, hi: number): string {
   return s
 }
 
-const UPPER = range(65, 90)
-const LOWER = range(97, 122)
-const DIGIT = range(48, 57)
-
-/** Each class's members in ascending byte order (the order GNU tr enumerates them in). */
-const MEMBERS: ReadonlyMap<string, string> = new Map([
-  ['alpha', UPPER + LOWER],
-  ['digit', DIGIT],
-  ['alnum', DIGIT + UPPER + LOWER],
-  ['upper', UPPER],
-  ['lower', LOWER],
-  ['space', '\t\n\v\f\r '],
-  ['blank', '\t '],
-  ['punct', [...range(33, 126)].filter((c) => !(DIGIT + UPPER + LOWER).includes(c)).join('')],
-  ['print', range(32, 126)],
-  ['graph', range(33, 126)],
-  ['cntrl', range(0, 31) + '\x7f'],
-  ['xdigit', DIGIT + 'ABCDEF' + 'abcdef'],
-])
+/**
+ * Each class's members in ascending byte order (the order GNU tr enumerates them in). Built on
+ * first use: every shell line loads this module (through globbing), few use a class.
+ */
+let members: ReadonlyMap<string, string> | undefined
+function memberTable(): ReadonlyMap<string, string> {
+  if (members !== undefined) return members
+  const UPPER = range(65, 90)
+  const LOWER = range(97, 122)
+  const DIGIT = range(48, 57)
+  members = new Map([
+    ['alpha', UPPER + LOWER],
+    ['digit', DIGIT],
+    ['alnum', DIGIT + UPPER + LOWER],
+    ['upper', UPPER],
+    ['lower', LOWER],
+    ['space', '\t\n\v\f\r '],
+    ['blank', '\t '],
+    ['punct', [...range(33, 126)].filter((c) => !(DIGIT + UPPER + LOWER).includes(c)).join('')],
+    ['print', range(32, 126)],
+    ['graph', range(33, 126)],
+    ['cntrl', range(0, 31) + '\x7f'],
+    ['xdigit', DIGIT + 'ABCDEF' + 'abcdef'],
+  ])
+  return members
+}
 
 /** A byte as a JS regular-expression escape (`\x2d`). */
 export function hexEscape(c: string): string {
   return '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0')
 }
 
-/** The bodies for a JS `[…]` class, built once from the members. */
-const BODIES: ReadonlyMap<string, string> = new Map([...MEMBERS].map(([name, chars]) => [name, [...chars].map(hexEscape).join('')]))
+/** The bodies for a JS `[…]` class, built once from the members (on first use). */
+let bodies: ReadonlyMap<string, string> | undefined
 
 /** The members of class `name` in ascending byte order, or undefined when there is no such class. */
 export function classMembers(name: string): string | undefined {
-  return MEMBERS.get(name)
+  return memberTable().get(name)
 }
 
 /** The class as the inside of a JS `[…]` (every byte escaped), or undefined when there is no such class. */
 export function classBody(name: string): string | undefined {
-  return BODIES.get(name)
+  bodies ??= new Map([...memberTable()].map(([n, chars]) => [n, [...chars].map(hexEscape).join('')]))
+  return bodies.get(name)
 }
