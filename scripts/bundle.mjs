@@ -40,13 +40,24 @@ export const BUNDLES = [
     // options.ts and diagnostics.ts are built in too: both are stateless but for diagnostics'
     // once-per-layer fail-open report, which only the runtime makes. Each separate file costs
     // a first exec ~1–3 ms of resolving, reading and compiling on this machine.
-    keep: ['src/errors.ts', 'src/intercept/install.ts', 'src/intercept/lease.ts', 'src/intercept/compat.ts', 'src/kernel/', 'src/confine/'],
+    keep: ['src/errors.ts', 'src/intercept/install.ts', 'src/intercept/lease.ts', 'src/kernel/', 'src/confine/'],
     // The emulator is built in from its sources (it is stateless: a second copy, when an app
     // also requires the package, answers the same). Requiring it by name costs a first exec
     // more than the rest of the load: Node's first package `exports` resolution and the realpath
     // of the link to it took 4.4–4.8 ms on this machine, and a second one from another folder
     // 1.3 ms more (measured in #13).
     inline: { '@apparmor-monkeys/emulator': 'packages/emulator/src/index.ts' },
+  },
+  {
+    // The hooks the register preload installs at every process start, with the compatibility
+    // checks (stateless) built in: one file less to resolve, read and compile before the app's
+    // first line. A plain file (no loader, no code cache: it is small). Only the modules in
+    // `only` are built in; everything else it requires stays a require of its dist file.
+    pkg: 'packages/core',
+    entry: 'src/intercept/install.ts',
+    out: 'dist/intercept/install.js',
+    only: ['src/intercept/compat.ts'],
+    plain: true,
   },
   {
     // The emulator package: its lazy command table becomes lazy module wrappers in one file.
@@ -70,9 +81,11 @@ function keepPlugin(bundle) {
   const pkgDir = path.join(root, bundle.pkg)
   const src = path.join(pkgDir, 'src')
   const outDir = path.dirname(path.join(pkgDir, bundle.out))
-  const kept = bundle.keep.map((k) => path.join(pkgDir, k))
+  const kept = (bundle.keep ?? []).map((k) => path.join(pkgDir, k))
+  const only = bundle.only?.map((k) => path.join(pkgDir, k))
   const entry = path.join(pkgDir, bundle.entry)
-  const isKept = (file) => file !== entry && kept.some((k) => (k.endsWith(path.sep) ? file.startsWith(k) : file === k))
+  const isKept = (file) =>
+    file !== entry && (only !== undefined ? !only.includes(file) : kept.some((k) => (k.endsWith(path.sep) ? file.startsWith(k) : file === k)))
   return {
     name: 'keep-shared-modules',
     setup(b) {
@@ -154,7 +167,8 @@ async function bundleAll(check) {
     const { out, bundleFile, cachePrefix } = pieces(bundle)
     const result = await build({
       entryPoints: [path.join(pkgDir, bundle.entry)],
-      outfile: bundleFile,
+      // A plain bundle replaces tsc's output of the entry itself.
+      outfile: bundle.plain ? out : bundleFile,
       bundle: true,
       platform: 'node',
       // Other packages (a workspace package included) stay `require`s: one copy per process.
@@ -175,6 +189,11 @@ async function bundleAll(check) {
       tsconfig: path.join(pkgDir, 'tsconfig.json'),
       plugins: [keepPlugin(bundle)],
     })
+    if (bundle.plain) {
+      unwrapBuiltins(out)
+      if (check) listInputs(bundle, result)
+      continue
+    }
     unwrapBuiltins(bundleFile)
     // An ASCII file reads the same as latin1, which V8 takes without decoding.
     const encoding = /^[\x00-\x7f]*$/.test(readFileSync(bundleFile, 'latin1')) ? 'latin1' : 'utf8'
@@ -185,12 +204,15 @@ async function bundleAll(check) {
       const p = path.join(path.dirname(out), f)
       if (p.startsWith(cachePrefix)) rmSync(p)
     }
-    if (check) {
-      const inputs = Object.keys(result.metafile.inputs)
-      process.stdout.write(`${bundle.pkg}/${bundle.out}: ${inputs.length} modules inlined\n  ${inputs.join('\n  ')}\n`)
-      for (const o of Object.values(result.metafile.outputs)) for (const i of o.imports ?? []) if (i.external) process.stdout.write(`  external: ${i.path}\n`)
-    }
+    if (check) listInputs(bundle, result)
   }
+}
+
+/** `--check`: what a bundle inlined, and what it requires. */
+function listInputs(bundle, result) {
+  const inputs = Object.keys(result.metafile.inputs)
+  process.stdout.write(`${bundle.pkg}/${bundle.out}: ${inputs.length} modules inlined\n  ${inputs.join('\n  ')}\n`)
+  for (const o of Object.values(result.metafile.outputs)) for (const i of o.imports ?? []) if (i.external) process.stdout.write(`  external: ${i.path}\n`)
 }
 
 /**
