@@ -79,20 +79,16 @@ export function ldCache(view: SystemView): LdCache | undefined {
   return view.parsed('ld.so.cache', LD_SO_CACHE, parseLdCache)
 }
 
-/** The version read from one libc file, and which file (device and inode) it was read from. */
-interface VersionRead {
-  readonly dev: number
-  readonly ino: number
-  readonly facts: GlibcFacts
+/** A file's identity: a package upgrade (a new inode) or an edit in place changes it. */
+function identity(st: { dev: number; ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`
 }
 
 /**
- * The version in the banner of the library file at `file`, with the identity of the file it
- * was read from (the same before and after the read), or undefined.
+ * The version in the banner of the library file at `file`, read when the file has the identity
+ * `id` before and after the read, or undefined.
  */
-function readVersion(view: SystemView, file: string): VersionRead | undefined {
-  const before = view.stat(file)
-  if (before === undefined) return undefined
+function readVersion(view: SystemView, file: string, id: string): GlibcFacts | undefined {
   // The banner is in .rodata (a tenth of the library): read that alone, the whole file only
   // when it is not found there.
   const rodata = elfRodata(view.hostPath(file))
@@ -102,41 +98,44 @@ function readVersion(view: SystemView, file: string): VersionRead | undefined {
     version = data === undefined ? undefined : glibcBannerVersion(data)
   }
   const after = view.stat(file)
-  if (version === undefined || after === undefined || after.dev !== before.dev || after.ino !== before.ino) return undefined
+  if (version === undefined || after === undefined || identity(after) !== id) return undefined
   const [major, minor] = version.split('.').map(Number) as [number, number]
-  return { dev: before.dev, ino: before.ino, facts: { version, major, minor } }
+  return { version, major, minor }
 }
 
 /**
- * The version of the glibc a child would load: the library /etc/ld.so.cache hands to a
- * system binary, when it is the file mapped into this process (the one this process runs
- * with). Checked at every call, because a package upgrade replaces the library (a new inode)
- * and rewrites the cache while a service runs: the cache is parsed again when it changed
- * (view.parsed), and the file it names is stat'ed (two stats a call). What is computed once is
- * what cannot change: the version in the banner of a given inode. Once per request.
+ * The version of the glibc a child would load: the libc.so.6 /etc/ld.so.cache hands to a
+ * system binary (the child's dynamic loader finds it there: its variables and
+ * /etc/ld.so.preload are the loader guard's). Checked at every call, because a package upgrade
+ * replaces the library (a new inode) and rewrites the cache while a service runs: the cache is
+ * parsed again when it changed (view.parsed), and the file it names is stat'ed (two stats a
+ * call). The version in the banner is read once per file identity. What this process itself
+ * maps does not matter: the child loads its own. Once per request.
  */
 export function glibcFacts(view: SystemView): GlibcFacts | undefined {
   return perRequest('glibc', view, () => currentGlibcFacts(view))
 }
 
 function currentGlibcFacts(view: SystemView): GlibcFacts | undefined {
-  const mapped = view.process.mappedLibc()
   const flags = libc6FlagsFor(process.arch)
-  if (mapped === undefined || flags === undefined) return undefined
+  if (flags === undefined) return undefined
   // Only libc.so.6's entries are read (the whole cache is parsed when a command lists it).
   const entries = view.parsed('ld.so.cache libc.so.6', LD_SO_CACHE, (data) => ldCacheEntriesFor(data, 'libc.so.6'))
   if (entries === undefined) return undefined
   let hit: CacheEntry | undefined
   for (const e of entries) {
-    if (e.flags !== flags || e.hwcap !== 0n) continue
-    if (hit !== undefined) return undefined
+    if (e.flags !== flags) continue
+    // A glibc-hwcaps build (optimised for a CPU level) is what ld.so picks on a CPU that has
+    // it: which one applies is not modelled.
+    if (e.hwcap !== 0n || hit !== undefined) return undefined
     hit = e
   }
   if (hit === undefined) return undefined
-  const read = view.once('glibc version', () => readVersion(view, mapped))
-  const theirs = view.stat(hit.value)
-  if (read === undefined || theirs === undefined || theirs.dev !== read.dev || theirs.ino !== read.ino) return undefined
-  return read.facts
+  const file = hit.value
+  const st = view.stat(file)
+  if (st === undefined || !st.isFile()) return undefined
+  const id = identity(st)
+  return view.once(`glibc version\0${file}\0${id}`, () => readVersion(view, file, id))
 }
 
 /** True when glibc's version is within [from, to] (inclusive, major.minor). */

@@ -32,8 +32,6 @@ export interface ProcessFacts {
   uname(): UnameFields | undefined
   /** The auxiliary vector of this process: AT_* type → value (kernel constants live here). */
   auxv(): ReadonlyMap<number, bigint> | undefined
-  /** Absolute path of the C library mapped into this process, if any. */
-  mappedLibc(): string | undefined
 }
 
 export interface SystemView {
@@ -89,12 +87,6 @@ export function parseAuxv(data: Buffer): Map<number, bigint> | undefined {
     out.set(Number(type), data.readBigUInt64LE(off + 8))
   }
   return out
-}
-
-/** The C library path from a /proc/<pid>/maps text (the first mapping named libc.so.6). */
-export function libcFromMaps(maps: string): string | undefined {
-  const m = /[ \t](\/[^\n]*\/libc\.so\.6)\n/.exec(maps)
-  return m === null ? undefined : m[1]
 }
 
 /** Parse `Uid:`/`Gid:`/`Groups:` out of a /proc/<pid>/status text. */
@@ -272,14 +264,10 @@ class FileSystemView implements SystemView {
         const data = this.readFile('/proc/self/auxv')
         return data === undefined ? undefined : parseAuxv(data)
       }),
-      mappedLibc: () => this.once('mappedLibc', () => {
-        const maps = this.readText('/proc/self/maps')
-        return maps === undefined ? undefined : libcFromMaps(maps)
-      }),
     }
   }
 
-  /** Facts of a fake tree: /proc/self/{status,auxv,maps} and /proc/sys/kernel/*. */
+  /** Facts of a fake tree: /proc/self/{status,auxv} and /proc/sys/kernel/*. */
   private treeFacts(): ProcessFacts {
     const ids = () => {
       const status = this.readText('/proc/self/status')
@@ -301,10 +289,6 @@ class FileSystemView implements SystemView {
       auxv: () => {
         const data = this.readFile('/proc/self/auxv')
         return data === undefined ? undefined : parseAuxv(data)
-      },
-      mappedLibc: () => {
-        const maps = this.readText('/proc/self/maps')
-        return maps === undefined ? undefined : libcFromMaps(maps)
       },
     }
   }
