@@ -176,7 +176,9 @@ async function bundleAll(check) {
       format: 'cjs',
       target: 'node20',
       sourcemap: true,
-      sourcesContent: false,
+      // Sources built in from another package are not in this package's tarball: their text
+      // goes into the map (trimmed to those below); the package's own sources ship beside it.
+      sourcesContent: bundle.inline !== undefined,
       legalComments: 'none',
       // Whitespace and syntax only: names stay, so stack traces read as the sources do. Less
       // source to read and hash at every first exec (the code cache still needs the source).
@@ -195,6 +197,7 @@ async function bundleAll(check) {
       continue
     }
     unwrapBuiltins(bundleFile)
+    if (bundle.inline !== undefined) keepForeignSourcesContent(`${bundleFile}.map`, pkgDir)
     // An ASCII file reads the same as latin1, which V8 takes without decoding.
     const encoding = /^[\x00-\x7f]*$/.test(readFileSync(bundleFile, 'latin1')) ? 'latin1' : 'utf8'
     // tsc's output of the entry (and its map) give way to the loader.
@@ -206,6 +209,14 @@ async function bundleAll(check) {
     }
     if (check) listInputs(bundle, result)
   }
+}
+
+/** A map's embedded source text is kept only for sources outside the package's directory. */
+function keepForeignSourcesContent(mapFile, pkgDir) {
+  const map = JSON.parse(readFileSync(mapFile, 'utf8'))
+  const base = path.dirname(mapFile)
+  map.sourcesContent = map.sources.map((s, i) => (path.resolve(base, s).startsWith(pkgDir + path.sep) ? null : map.sourcesContent[i]))
+  writeFileSync(mapFile, JSON.stringify(map))
 }
 
 /** `--check`: what a bundle inlined, and what it requires. */

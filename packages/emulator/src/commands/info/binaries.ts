@@ -10,9 +10,9 @@ import type { SystemView } from './view'
 const SYSTEM_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin']
 
 /*
- * Program files are identified once per process (view): what a binary is, and what it would
- * print for a fixed input, cannot change until a package upgrade replaces it, and the
- * identification costs a file read that a 15 µs budget per call cannot pay each time.
+ * Program files are identified once per file identity (device, inode, size, mtime, ctime):
+ * each call stats the file, and a package upgrade that replaces it (a new inode) has it read
+ * and identified again; the read itself is not repeated while the file is unchanged.
  */
 
 /** The path of the system binary named `name` (first of /usr/bin, /bin, /usr/sbin, /sbin). */
@@ -28,7 +28,7 @@ export function systemBinary(view: SystemView, name: string): string | undefined
 
 /** Whether the file holds each marker byte string. */
 export function fileMarkers(view: SystemView, path: string, markers: readonly string[]): boolean[] | undefined {
-  return view.parsedOnce('markers\0' + markers.join('\0'), path, (data) =>
+  return view.parsed('markers\0' + markers.join('\0'), path, (data) =>
     markers.map((m) => data.includes(Buffer.from(m, 'latin1'))),
   )
 }
@@ -96,10 +96,6 @@ export type BuildId = string
  * modified files, or when `pkg` does not own the file.
  */
 export function dpkgBuild(view: SystemView, pkg: string, path: string): BuildId | undefined {
-  return view.once('dpkg build\0' + pkg + '\0' + path, () => identifyBuild(view, pkg, path))
-}
-
-function identifyBuild(view: SystemView, pkg: string, path: string): BuildId | undefined {
   const packages = view.parsed('dpkg status', DPKG_STATUS, parseDpkgStatus)
   const info = packages?.get(pkg)
   if (info === undefined || info === null) return undefined
@@ -114,7 +110,7 @@ function identifyBuild(view: SystemView, pkg: string, path: string): BuildId | u
   }
   if (expected === undefined) return undefined
   // node:crypto is loaded only here (it costs a process that never asks for a build ~3 ms).
-  const actual = view.parsedOnce('md5', path, (data) => (require('node:crypto') as typeof Crypto).createHash('md5').update(data).digest('hex'))
+  const actual = view.parsed('md5', path, (data) => (require('node:crypto') as typeof Crypto).createHash('md5').update(data).digest('hex'))
   if (actual !== expected) return undefined
   return `${pkg} ${info.version} ${info.architecture}`
 }

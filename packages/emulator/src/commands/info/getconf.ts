@@ -54,28 +54,29 @@ interface GetconfBinary {
   holds(name: string): boolean
 }
 
-/** The glibc getconf binary, if that is what the system has (identified once per view). */
+/** The glibc getconf binary, if that is what the system has (identified once per file identity). */
 function getconfBinary(view: SystemView): GetconfBinary | undefined {
-  return view.once('getconf binary', () => {
-    const path = systemBinary(view, 'getconf')
-    const data = path === undefined ? undefined : view.readFile(path)
-    if (data === undefined || data.length < 5 || data.toString('latin1', 0, 4) !== '\x7fELF') return undefined
-    if (!MARKERS.every((m) => data.includes(m, 0, 'latin1'))) return undefined
-    const cls = data[4]
-    if (cls !== ELFCLASS32 && cls !== ELFCLASS64) return undefined
-    const memo = new Map<string, boolean>()
-    return {
-      longBit: cls === ELFCLASS64 ? 64 : 32,
-      holds(name: string) {
-        let found = memo.get(name)
-        if (found === undefined) {
-          found = data.includes(name + '\0', 0, 'latin1')
-          if (memo.size < 1024) memo.set(name, found)
-        }
-        return found
-      },
-    }
-  })
+  const path = systemBinary(view, 'getconf')
+  return path === undefined ? undefined : view.parsed('getconf binary', path, identifyGetconf)
+}
+
+function identifyGetconf(data: Buffer): GetconfBinary | undefined {
+  if (data.length < 5 || data.toString('latin1', 0, 4) !== '\x7fELF') return undefined
+  if (!MARKERS.every((m) => data.includes(m, 0, 'latin1'))) return undefined
+  const cls = data[4]
+  if (cls !== ELFCLASS32 && cls !== ELFCLASS64) return undefined
+  const memo = new Map<string, boolean>()
+  return {
+    longBit: cls === ELFCLASS64 ? 64 : 32,
+    holds(name: string) {
+      let found = memo.get(name)
+      if (found === undefined) {
+        found = data.includes(name + '\0', 0, 'latin1')
+        if (memo.size < 1024) memo.set(name, found)
+      }
+      return found
+    },
+  }
 }
 
 function cpuCount(view: SystemView, file: 'online' | 'possible'): number | undefined {

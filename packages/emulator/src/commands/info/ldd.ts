@@ -116,7 +116,7 @@ function glibcVersion(view: SystemView, io: CommandIO, ldd: GlibcLdd): Emulation
 
 function muslUsage(view: SystemView, io: CommandIO, ldd: MuslLdd): EmulationResult | null {
   if (dashTampered(view, io.ctx.env) || view.stat('/bin/sh')?.isFile() !== true) return null
-  const loader = view.parsedOnce('musl loader', ldd.loader, muslLoader)
+  const loader = view.parsed('musl loader', ldd.loader, muslLoader)
   if (loader === undefined) return null
   return failure(
     `musl libc (${loader.arch})\nVersion ${loader.version}\nDynamic Program Loader\nUsage: ${ldd.loader} [options] [--] pathname\n`,

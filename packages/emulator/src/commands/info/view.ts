@@ -58,11 +58,6 @@ export interface SystemView {
    * `undefined` too (an unusable file), which is cached the same way.
    */
   parsed<T>(kind: string, p: string, parse: (data: Buffer) => T | undefined): T | undefined
-  /**
-   * Parse a file once per view and never look again: for program files (binaries, scripts),
-   * which a running service keeps seeing unchanged until a package upgrade replaces them.
-   */
-  parsedOnce<T>(kind: string, p: string, parse: (data: Buffer) => T | undefined): T | undefined
   /** A value computed once per view (facts that cannot change while this process lives). */
   once<T>(key: string, compute: () => T): T
 }
@@ -236,13 +231,6 @@ class FileSystemView implements SystemView {
       value,
     })
     return value
-  }
-
-  parsedOnce<T>(kind: string, p: string, parse: (data: Buffer) => T | undefined): T | undefined {
-    return this.once('file\0' + kind + '\0' + p, () => {
-      const data = this.readFile(p)
-      return data === undefined ? undefined : parse(data)
-    })
   }
 
   once<T>(key: string, compute: () => T): T {
