@@ -107,6 +107,21 @@ t.test('getconf after a glibc upgrade while the process runs', { skip: process.a
   t.same(text(run(getconf2, ['GNU_LIBC_VERSION'])), ['glibc 2.38\n', '', 0], 'the cache now hands out another library: its version')
 })
 
+t.test('getconf after its own binary is replaced while the process runs', async (t) => {
+  // The binary is identified per file identity: a package upgrade (a new inode at the path)
+  // that installs another getconf is seen at the next call, not after a restart.
+  const view = fakeView(glibcSystem('2.36'))
+  const getconf = createGetconf(view)
+  t.same(text(run(getconf, ['LONG_BIT'])), ['64\n', '', 0])
+  const file = view.hostPath('/usr/bin/getconf')
+  fs.writeFileSync(`${file}.new`, GETCONF_BIN.replace('\x02', '\x01'))
+  fs.renameSync(`${file}.new`, file)
+  t.same(text(run(getconf, ['LONG_BIT'])), ['32\n', '', 0], 'the new build is read (a 32-bit getconf)')
+  fs.writeFileSync(`${file}.new`, '\x7fELF\x02 other getconf')
+  fs.renameSync(`${file}.new`, file)
+  t.equal(run(getconf, ['LONG_BIT']), null, 'a getconf that is not glibc’s any more: declined')
+})
+
 const MUSL_LOADER =
   '\x7fELF\0\0musl libc (x86_64)\nVersion %s\nDynamic Program Loader\nUsage: %s [options] [--] pathname%s\n\0\0' + 'x\x001.2.3\0y\0'
 const ALPINE_LDD = '#!/bin/sh\nexec /lib/ld-musl-x86_64.so.1 --list "$@"\n'
