@@ -1,6 +1,6 @@
 // compat.ts: reading each native call by its shape, on any Node line (no version strings).
 import t from 'tap'
-import { describeCall, detachedFlagOf, permissionFlag, readAsyncCall, readSyncCall } from '../../src/intercept/compat'
+import { describeCall, detachedFlagOf, hasToken, permissionFlag, readAsyncCall, readSyncCall } from '../../src/intercept/compat'
 
 const stdio = [{ type: 'pipe', handle: {} }, { type: 'inherit', fd: 1 }, { type: 'ignore' }]
 
@@ -86,4 +86,28 @@ t.test('permissionFlag is a flag this Node accepts', async (t) => {
   const flag = permissionFlag()
   t.ok(flag === '--permission' || flag === '--experimental-permission', String(flag))
   t.ok(process.allowedNodeEnvironmentFlags.has(flag as string))
+})
+
+t.test('hasToken answers what /(^|\\s)word(\\s|$)/ answers', async (t) => {
+  const word = '--pending-deprecation'
+  const re = /(^|\s)--pending-deprecation(\s|$)/
+  const pieces = [word, '--pending-deprecationx', 'x--pending-deprecation', '--pending', ' ', '\t', '\n', '\u00a0', '\u2028', '\u3000', '\ufeff', '\u200b', 'a', '"', '-']
+  // Every sequence of up to three pieces, and a seeded random sample of longer ones.
+  let n = 0
+  const check = (s: string) => {
+    n++
+    if (hasToken(s, word) !== re.test(s)) t.fail(`hasToken(${JSON.stringify(s)})`)
+  }
+  check('')
+  for (const a of pieces) for (const b of pieces) for (const c of pieces) check(a + b + c)
+  let seed = 7
+  const rand = (k: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % k)
+  for (let i = 0; i < 20000; i++) check(Array.from({ length: 1 + rand(6) }, () => pieces[rand(pieces.length)]).join(''))
+  // Every code point below 0x3100 as the separator on either side.
+  for (let c = 0; c < 0x3100; c++) {
+    const ch = String.fromCharCode(c)
+    check(ch + word)
+    check(word + ch)
+  }
+  t.pass(`${n} strings agree`)
 })
