@@ -92,15 +92,6 @@ export const BUNDLES = [
     plain: true,
   },
   {
-    // The register preload with the hooks built in (register.ts makes that copy the module at
-    // intercept/install.js's path): the preload is one file. Plain, as install.js.
-    pkg: 'packages/core',
-    entry: 'src/register.ts',
-    out: 'dist/register.js',
-    only: ['src/intercept/install.ts', 'src/intercept/compat.ts'],
-    plain: true,
-  },
-  {
     // The emulator package: its lazy command table becomes lazy module wrappers in one file.
     pkg: 'packages/emulator',
     entry: 'src/index.ts',

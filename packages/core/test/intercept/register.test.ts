@@ -66,33 +66,6 @@ t.test('a wrong configuration stops the process before the application runs', as
   }
 })
 
-t.test('the preload is one file, and the hooks built into it are the package’s hooks module (one installation per process)', async (t) => {
-  const dist = path.dirname(REGISTER)
-  const hooksFile = path.join(dist, 'intercept/install.js')
-  const script = `
-    const dist = ${JSON.stringify(dist)}
-    const fromCache = require.cache[${JSON.stringify(hooksFile)}]
-    const read = fromCache !== undefined && fromCache.loaded
-    const core = require(dist)
-    const intercept = require(dist + '/intercept')
-    const hooks = require(${JSON.stringify(hooksFile)})
-    const before = core.status().installed
-    core.uninstall()
-    const after = intercept.status().installed
-    const out = require('node:child_process').execSync('echo hi', { encoding: 'utf8' })
-    console.log(JSON.stringify({ read, esModule: hooks.__esModule === true, same: hooks.install === core.install && core.status === intercept.status, before, after, out }))`
-  // The hooks are read from the preload's file (not intercept/install.js), and the package's
-  // entries find that copy: its status is the preload's, and its uninstall() ends it.
-  const r = node(['--require', REGISTER, '-e', script], { env: cleanEnv({}) })
-  t.equal(r.status, 0, r.stderr)
-  t.same(JSON.parse(r.stdout), { read: true, esModule: true, same: true, before: true, after: false, out: 'hi\n' })
-  t.notMatch(fs.readFileSync(REGISTER, 'utf8'), /require\("\.\/intercept\/install(\.js)?"\)/, 'the preload does not require the hooks file')
-  // Loaded before the preload (another preload required the package first): that module is used.
-  const first = node(['--require', hooksFile, '--require', REGISTER, '-e', script], { env: cleanEnv({}) })
-  t.equal(first.status, 0, first.stderr)
-  t.same(JSON.parse(first.stdout), { read: true, esModule: true, same: true, before: true, after: false, out: 'hi\n' })
-})
-
 t.test('APPARMOR_MONKEYS_DISABLE=1 turns the preload off', async (t) => {
   const r = node(['--require', REGISTER, '-e', `console.log(require(${JSON.stringify(path.join(path.dirname(REGISTER), 'intercept'))}).status().installed)`], {
     env: cleanEnv({ APPARMOR_MONKEYS_DISABLE: '1', APPARMOR_MONKEYS_DENY: 'curl' }),
