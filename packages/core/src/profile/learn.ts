@@ -313,6 +313,8 @@ export interface GenerateInput {
   readonly node: string
   readonly includes: readonly string[]
   readonly searchPath?: readonly string[]
+  /** The directories of @apparmor-monkeys/core (default: corePackageDirs of the records). */
+  readonly packageDirs?: readonly string[]
 }
 
 /** Roots of node_modules trees the records read from (`…/node_modules`), sorted. */
@@ -326,6 +328,34 @@ export function dependencyRoots(records: readonly AuditRecord[], node?: string):
     if (i >= 0) roots.add(p.slice(0, i + '/node_modules'.length))
   }
   return [...roots].sort()
+}
+
+/** This package's directory (the real path, as the kernel logs it). */
+export function ownPackageDir(): string {
+  const dir = path.resolve(__dirname, '..', '..')
+  try {
+    return fs.realpathSync(dir)
+  } catch {
+    return dir
+  }
+}
+
+/**
+ * The directories of @apparmor-monkeys/core the records read from (this package's own, and any
+ * copy under a node_modules tree). The package reads parts of itself only on first use (the
+ * interception's bundles and code caches; its hooks when no preload brought them), so a profile
+ * that read any file of it is granted the whole directory, read-only.
+ */
+export function corePackageDirs(records: readonly AuditRecord[], own: string = ownPackageDir()): string[] {
+  const dirs = new Set<string>()
+  for (const r of records) {
+    const p = r.name
+    if (!p?.startsWith('/')) continue
+    if (p.startsWith(`${own}/`)) dirs.add(own)
+    const m = /^(.*\/node_modules\/@apparmor-monkeys\/core)\//.exec(p)
+    if (m) dirs.add(m[1]!)
+  }
+  return [...dirs].sort()
 }
 
 /** The learned profiles and the file text (deterministic: sorted, no dates, no pids). */
@@ -354,7 +384,8 @@ export function generate(input: GenerateInput): { text: string; profiles: Learne
     }
   }
   const boot = `${opts.name}-boot`
-  const base: Omit<RuleContext, 'changeProfileTo'> = { variables, dataDirs: opts.dataDirs, covered, children: opts.children }
+  const packageDirs = input.packageDirs ?? corePackageDirs(input.records)
+  const base: Omit<RuleContext, 'changeProfileTo'> = { variables, dataDirs: opts.dataDirs, packageDirs, covered, children: opts.children }
   const profiles = [
     buildRules(boot, input.records, { ...base, changeProfileTo: [opts.name] }),
     buildRules(opts.name, input.records, base),
@@ -370,7 +401,8 @@ export function generate(input: GenerateInput): { text: string; profiles: Learne
     `the included abstractions grant (${input.includes.join(', ')}). Generalised, and only these:`,
     '  /proc/<pid>/ and /proc/<pid>/task/<tid>/ as @{PROC}/@{pid}/, …/task/@{tid}/ (owner when owned);',
     '  versioned package directories under node_modules/.pnpm (name@1.2.3) as name@*;',
-    '  everything below a --data-dir as DIR/** rw.',
+    '  everything below a --data-dir as DIR/** rw;',
+    '  the directory of @apparmor-monkeys/core as DIR/** r (it reads parts of itself on first use).',
     ...(ungranted.length > 0 ? ['', 'Programs executed but NOT granted (see the comments in "programs executed"):', ...ungranted.map((u) => `  ${u}`)] : []),
     '',
     `To install: copy this file to /etc/apparmor.d/${opts.name}${input.includes.includes(NODE_ABSTRACTION) ? ` and the package's profiles/${NODE_ABSTRACTION} to /etc/apparmor.d/${NODE_ABSTRACTION}` : ''},`,

@@ -8,7 +8,10 @@
  *     (a process's own procfs entries; `owner` when every access was to a file it owns);
  *   - a versioned package directory inside node_modules (`.pnpm/fastify@5.1.0/`,
  *     `.pnpm/@fastify+ajv-compiler@4.0.1_x@1/`) → `NAME@*` (the same package after an update);
- *   - everything below a `--data-dir` → `DIR/** rw` (plus the letters seen: k, l, m).
+ *   - everything below a `--data-dir` → `DIR/** rw` (plus the letters seen: k, l, m);
+ *   - the directory of @apparmor-monkeys/core, once the profile read from it → `DIR/** r`: it reads
+ *     parts of itself only when first needed (the interception's bundles, code caches, its hooks
+ *     when no preload brought them), which one learning run need not have done.
  * Everything else is exactly the paths and permissions that were seen.
  */
 import { fileCovered, type PolicyRules } from './policy'
@@ -26,6 +29,8 @@ export interface RuleContext {
   readonly variables: ReadonlyArray<{ name: string; value: string }>
   /** Directories the app may write below (`DIR/** rw`). */
   readonly dataDirs: readonly string[]
+  /** Directories of @apparmor-monkeys/core: read as a whole (`DIR/** r`) once any file below one was read. */
+  readonly packageDirs?: readonly string[]
   /** What the included abstractions already grant (records they cover are not repeated). */
   readonly covered: PolicyRules | null
   /** Children confined at exec time. */
@@ -34,11 +39,12 @@ export interface RuleContext {
   readonly changeProfileTo?: readonly string[]
 }
 
-export type GroupId = 'app' | 'deps' | 'data' | 'writes' | 'proc' | 'system' | 'network' | 'ipc' | 'capability' | 'exec' | 'change_profile' | 'unhandled'
+export type GroupId = 'app' | 'deps' | 'package' | 'data' | 'writes' | 'proc' | 'system' | 'network' | 'ipc' | 'capability' | 'exec' | 'change_profile' | 'unhandled'
 
 export const GROUP_TITLES: Record<GroupId, string> = {
   app: "the application's own files (read-only; m where a native addon was mapped)",
   deps: 'its dependencies (read-only; m for native addons)',
+  package: 'apparmor-monkeys itself (read-only, whole: it reads its interception bundles and code caches on first use)',
   data: 'the data directories (--data-dir): read and written below them',
   writes: 'other paths written (named one by one)',
   proc: "the process's own procfs entries",
@@ -51,7 +57,7 @@ export const GROUP_TITLES: Record<GroupId, string> = {
   unhandled: 'records of kinds this generator does not turn into rules (left as comments)',
 }
 
-export const GROUP_ORDER: readonly GroupId[] = ['app', 'deps', 'data', 'writes', 'proc', 'system', 'network', 'ipc', 'capability', 'exec', 'change_profile', 'unhandled']
+export const GROUP_ORDER: readonly GroupId[] = ['app', 'deps', 'package', 'data', 'writes', 'proc', 'system', 'network', 'ipc', 'capability', 'exec', 'change_profile', 'unhandled']
 
 export interface RuleGroup {
   readonly id: GroupId
@@ -269,7 +275,13 @@ export function buildRules(name: string, records: readonly AuditRecord[], ctx: R
   // Files: classify, generalise, merge.
   const fileRules = new Map<string, { group: GroupId; perms: string; owned: boolean }>()
   const dataPerms = new Map<string, string>()
+  const packages = new Set<string>()
   for (const [p, f] of files) {
+    const pkg = f.perms === 'r' ? ctx.packageDirs?.find((d) => isUnder(p, d)) : undefined
+    if (pkg !== undefined) {
+      packages.add(pkg)
+      continue
+    }
     const data = ctx.dataDirs.find((d) => isUnder(p, d))
     if (data !== undefined) {
       const extra = f.perms.replace(/[rwa]/g, '')
@@ -298,6 +310,10 @@ export function buildRules(name: string, records: readonly AuditRecord[], ctx: R
   for (const [glob, f] of fileRules) {
     const owner = f.group === 'proc' && f.owned ? 'owner ' : ''
     add(f.group, `${owner}${/\s/.test(glob) ? `"${glob}"` : glob} ${f.perms},`)
+  }
+  for (const dir of packages) {
+    const glob = `${withVariables(dir.replace(/\/$/, ''), ctx).glob}/**`
+    add('package', `${/\s/.test(glob) ? `"${glob}"` : glob} r,`)
   }
   for (const [dir, perms] of dataPerms) {
     const v = withVariables(dir.replace(/\/$/, ''), ctx).glob

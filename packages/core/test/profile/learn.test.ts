@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import t from 'tap'
-import { dependencyRoots, generate, learningFile, packageProfilesDir, runEnv, runParser, NODE_ABSTRACTION, defaultIncludes } from '../../src/profile/learn'
+import { corePackageDirs, dependencyRoots, generate, ownPackageDir, learningFile, packageProfilesDir, runEnv, runParser, NODE_ABSTRACTION, defaultIncludes } from '../../src/profile/learn'
 import { parseProfileArgs } from '../../src/profile/options'
 import { defaultSearchPath, fileCovered, readRules, readVariables } from '../../src/profile/policy'
 import { parseRecords, recordsFor, type AuditRecord } from '../../src/profile/records'
@@ -130,6 +130,18 @@ t.test('dependency roots are the node_modules trees read from', async (t) => {
       .join('\n'),
   )
   t.same(dependencyRoots(recs), ['/repo/node_modules', '/srv/a/node_modules'])
+})
+
+t.test("the core package's directories: this package's own and any copy under node_modules", async (t) => {
+  const own = ownPackageDir()
+  t.ok(fs.existsSync(path.join(own, 'package.json')) && JSON.parse(fs.readFileSync(path.join(own, 'package.json'), 'utf8')).name === '@apparmor-monkeys/core', own)
+  const recs = parseRecords(
+    [`${own}/dist/register.js`, '/srv/a/node_modules/.pnpm/@apparmor-monkeys+core@1.0.0/node_modules/@apparmor-monkeys/core/dist/x.js', '/srv/a/node_modules/@apparmor-monkeys/fastify/dist/i.js', `${own}-other/x`, '/etc/hosts']
+      .map((n, i) => `audit(1.0:${i}): apparmor="ALLOWED" operation="open" profile="p" name="${n}" requested_mask="r"`)
+      .join('\n'),
+  )
+  t.same(corePackageDirs(recs), [own, '/srv/a/node_modules/.pnpm/@apparmor-monkeys+core@1.0.0/node_modules/@apparmor-monkeys/core'].sort())
+  t.same(corePackageDirs(recs.slice(4)), [], 'none read, none granted')
 })
 
 t.test('the run environment: the caller\'s, the register preload once, the children\'s confine rules', async (t) => {

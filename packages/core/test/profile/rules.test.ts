@@ -137,3 +137,24 @@ t.test('a change back to itself (the onexec put back after a confined child) is 
   t.match(rules.change_profile![2], /^# change_profile -> w \(itself\) puts the spawning thread's onexec back .* exec any program into this profile without an x rule/)
   t.equal(rules.change_profile!.length, 3)
 })
+
+t.test("the core package's directory is granted whole and read-only, once any file of it was read", async (t) => {
+  const core = '/srv/app/node_modules/.pnpm/@apparmor-monkeys+core@0.4.0/node_modules/@apparmor-monkeys/core'
+  const withCore: RuleContext = { ...ctx, packageDirs: [core, '/opt/aam core'] }
+  const records = parseRecords(
+    [
+      file('app-boot', `${core}/dist/register.js`, 'r'),
+      file('app-boot', `${core}/package.json`, 'r'),
+      file('app-boot', '/opt/aam core/dist/register.js', 'r'),
+      file('app', '/srv/app/lib/a.js', 'r'),
+      file('app', `${core}/dist/cache/x`, 'rw'),
+    ].join('\n'),
+  )
+  const boot = rulesOf(buildRules('app-boot', records, withCore))
+  t.same(boot['package'], ['"/opt/aam core/**" r,', '@{APP_DEPS}/.pnpm/@apparmor-monkeys+core@*/node_modules/@apparmor-monkeys/core/** r,'])
+  t.notOk(boot['deps'], 'the files read are not listed one by one beside it')
+  const app = rulesOf(buildRules('app', records, withCore))
+  t.notOk(app['package'], 'a profile that read nothing of it gets no rule for it')
+  t.same(app['writes'], ['@{APP_DEPS}/.pnpm/@apparmor-monkeys+core@*/node_modules/@apparmor-monkeys/core/dist/cache/x rw,'], 'a write below it is named, never widened')
+  t.notOk(rulesOf(buildRules('app-boot', records, ctx))['package'], 'no package directories given: no such rule')
+})
