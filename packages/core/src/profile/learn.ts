@@ -386,9 +386,10 @@ export function generate(input: GenerateInput): { text: string; profiles: Learne
   const boot = `${opts.name}-boot`
   const packageDirs = input.packageDirs ?? corePackageDirs(input.records)
   const base: Omit<RuleContext, 'changeProfileTo'> = { variables, dataDirs: opts.dataDirs, packageDirs, covered, children: opts.children }
+  const bootRules = buildRules(boot, input.records, { ...base, changeProfileTo: [opts.name] })
   const profiles = [
-    buildRules(boot, input.records, { ...base, changeProfileTo: [opts.name] }),
-    buildRules(opts.name, input.records, base),
+    bootRules,
+    buildRules(opts.name, input.records, { ...base, inheritedPackageDirs: bootRules.packageDirs }),
     ...opts.children.map((c) => buildRules(c.name, input.records, base)),
   ]
   const ungranted = profiles.flatMap((p) => p.ungrantedExecs.map((e) => `${e} (in ${p.name})`))
@@ -402,7 +403,8 @@ export function generate(input: GenerateInput): { text: string; profiles: Learne
     '  /proc/<pid>/ and /proc/<pid>/task/<tid>/ as @{PROC}/@{pid}/, …/task/@{tid}/ (owner when owned);',
     '  versioned package directories under node_modules/.pnpm (name@1.2.3) as name@*;',
     '  everything below a --data-dir as DIR/** rw;',
-    '  the directory of @apparmor-monkeys/core as DIR/** r (it reads parts of itself on first use).',
+    '  the directory of @apparmor-monkeys/core as DIR/** r where it was read, and in NAME when it was',
+    '  read in NAME-boot (it reads parts of itself on first use: the first exec reads its bundles).',
     ...(ungranted.length > 0 ? ['', 'Programs executed but NOT granted (see the comments in "programs executed"):', ...ungranted.map((u) => `  ${u}`)] : []),
     '',
     `To install: copy this file to /etc/apparmor.d/${opts.name}${input.includes.includes(NODE_ABSTRACTION) ? ` and the package's profiles/${NODE_ABSTRACTION} to /etc/apparmor.d/${NODE_ABSTRACTION}` : ''},`,

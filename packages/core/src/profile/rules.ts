@@ -31,6 +31,12 @@ export interface RuleContext {
   readonly dataDirs: readonly string[]
   /** Directories of @apparmor-monkeys/core: read as a whole (`DIR/** r`) once any file below one was read. */
   readonly packageDirs?: readonly string[]
+  /**
+   * Of those, the ones granted even when this profile's records read nothing below them: the
+   * process enters this profile with the package already loaded (NAME, changed into from
+   * NAME-boot), and its first exec reads the interception's bundles in this profile.
+   */
+  readonly inheritedPackageDirs?: readonly string[]
   /** What the included abstractions already grant (records they cover are not repeated). */
   readonly covered: PolicyRules | null
   /** Children confined at exec time. */
@@ -76,6 +82,8 @@ export interface LearnedProfile {
   readonly skipped: number
   /** Programs executed that were NOT granted (no --child names them). */
   readonly ungrantedExecs: string[]
+  /** The package directories granted whole (`DIR/** r`). */
+  readonly packageDirs: string[]
 }
 
 /** Kernel file-mask letters → rule letters (create, delete, setattr… are `w`). */
@@ -275,7 +283,7 @@ export function buildRules(name: string, records: readonly AuditRecord[], ctx: R
   // Files: classify, generalise, merge.
   const fileRules = new Map<string, { group: GroupId; perms: string; owned: boolean }>()
   const dataPerms = new Map<string, string>()
-  const packages = new Set<string>()
+  const packages = new Set<string>(ctx.inheritedPackageDirs)
   for (const [p, f] of files) {
     const pkg = f.perms === 'r' ? ctx.packageDirs?.find((d) => isUnder(p, d)) : undefined
     if (pkg !== undefined) {
@@ -335,7 +343,7 @@ export function buildRules(name: string, records: readonly AuditRecord[], ctx: R
     if (!s || s.size === 0) continue
     out.push({ id, rules: [...s].sort(compareRules) })
   }
-  return { name, groups: out, records: mine, covered, skipped, ungrantedExecs: [...ungranted].sort() }
+  return { name, groups: out, records: mine, covered, skipped, ungrantedExecs: [...ungranted].sort(), packageDirs: [...packages].sort() }
 }
 
 /** Rules sorted by their path (the `owner ` prefix ignored), comments last. */

@@ -88,8 +88,16 @@ for (const line of ['node20', 'node26']) {
           const uncovered = seen.filter((r) => !fileCovered(rules, r.name!, ruleLetters(r.requested), r.fsuid === r.ouid)).map((r) => `${r.name} ${r.requested}`)
           t.same(uncovered, [], `${p.name}: every file access seen is granted`)
           const ownRules = readRules(file, vars, [path.join(dir, 'none')]).files
-          const unused = ownRules.filter((rule) => !seen.some((r) => rule.regexp.test(r.name!))).map((r) => r.glob)
+          // NAME is granted the core package's directory when NAME-boot read it (the process
+          // enters NAME with the package loaded): the one rule that may match nothing NAME read.
+          const inherited = p.name === c.name ? profiles[0]!.packageDirs : []
+          t.same(p.packageDirs.filter((d) => !seen.some((r) => r.name!.startsWith(`${d}/`))).filter((d) => !inherited.includes(d)), [], `${p.name}: a package directory granted was read in it or inherited`)
+          const unused = ownRules
+            .filter((rule) => !seen.some((r) => rule.regexp.test(r.name!)))
+            .filter((rule) => !inherited.some((d) => rule.regexp.test(`${d}/package.json`)))
+            .map((r) => r.glob)
           t.same(unused, [], `${p.name}: every file rule matches an access that was seen`)
+          if (p.name === c.name) t.same(p.packageDirs, profiles[0]!.packageDirs.length > 0 ? [...new Set([...p.packageDirs, ...profiles[0]!.packageDirs])].sort() : p.packageDirs, `${p.name}: has every package directory ${profiles[0]!.name} read`)
         }
       } finally {
         fs.rmSync(dir, { recursive: true, force: true })

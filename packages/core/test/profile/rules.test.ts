@@ -157,4 +157,8 @@ t.test("the core package's directory is granted whole and read-only, once any fi
   t.notOk(app['package'], 'a profile that read nothing of it gets no rule for it')
   t.same(app['writes'], ['@{APP_DEPS}/.pnpm/@apparmor-monkeys+core@*/node_modules/@apparmor-monkeys/core/dist/cache/x rw,'], 'a write below it is named, never widened')
   t.notOk(rulesOf(buildRules('app-boot', records, ctx))['package'], 'no package directories given: no such rule')
+  const bootRules = buildRules('app-boot', records, withCore)
+  t.same(bootRules.packageDirs, ['/opt/aam core', core].sort())
+  const inherited = rulesOf(buildRules('app', records, { ...withCore, inheritedPackageDirs: bootRules.packageDirs }))
+  t.same(inherited['package'], boot['package'], 'the profile changed into with the package loaded gets what the boot profile read')
 })
