@@ -26,8 +26,33 @@
  */
 import type { confineAtBoot as ConfineAtBoot } from './confine/boot'
 import type * as Errors from './errors'
-import { install } from './intercept/install'
+import * as builtIn from './intercept/install'
 import type * as Options from './options'
+
+/**
+ * The hooks module (`intercept/install.js`), of which a process must have one: its state is
+ * the installation. The package's build puts a copy of it into this file (scripts/bundle.mjs:
+ * one file less to resolve, read and compile at every start); that copy becomes the module
+ * at that path, so the package's other entries (`@apparmor-monkeys/core`, its `intercept`
+ * entry, the adapters) find it there and never load a second one. When the file was loaded
+ * before this preload ran, or this is tsc's output (which requires it), that module is used.
+ */
+function hooks(): typeof builtIn {
+  const file = __dirname + '/intercept/install.js'
+  const loaded = require.cache[file]
+  if (loaded !== undefined) return loaded.exports as typeof builtIn
+  const Module = module.constructor as unknown as { new (id: string, parent: NodeJS.Module): NodeJS.Module; _nodeModulePaths?: (dir: string) => string[] }
+  const adopted = new Module(file, module)
+  adopted.filename = file
+  adopted.paths = Module._nodeModulePaths?.(__dirname + '/intercept') ?? module.paths
+  // As the file's own build marks it (an ES module compiled to CommonJS).
+  adopted.exports = Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(builtIn), __esModule: { value: true } })
+  adopted.loaded = true
+  require.cache[file] = adopted
+  return builtIn
+}
+
+const { install } = hooks()
 
 /**
  * The prefix of every variable options.ts reads (ENV there). Without any, there is nothing to
