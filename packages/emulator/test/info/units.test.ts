@@ -4,7 +4,7 @@ import * as path from 'node:path'
 import t from 'tap'
 import { glibcCpuCount, parseCpuList, parseCpuMask } from '../../src/commands/info/cpulist'
 import { numericKey } from '../../src/commands/info/getent'
-import { elfRodata, glibcBannerVersion, muslLoader } from '../../src/commands/info/libc'
+import { bannerVersionInWindows, glibcBannerVersion, muslLoader, rodataBannerVersion } from '../../src/commands/info/libc'
 import { printAssignment } from '../../src/commands/info/locale'
 import { explodeLocaleName, localeCandidates, normalizeCodeset } from '../../src/commands/info/locale-resolve'
 import { distributorId, parseOsRelease } from '../../src/commands/info/lsb-release'
@@ -91,7 +91,7 @@ function elf64(rodata: Buffer, cls = 2): Buffer {
   return Buffer.concat([eh, text, rodata, names, sh])
 }
 
-t.test('elfRodata: the .rodata section alone, where glibc keeps its banner', async (t) => {
+t.test('rodataBannerVersion: the banner in the .rodata section alone, where glibc keeps it', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aam-elf-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
   const banner = Buffer.from('x\0GNU C Library (Test GLIBC 2.41-1) stable release version 2.41.\nCopyright\0', 'latin1')
@@ -100,11 +100,60 @@ t.test('elfRodata: the .rodata section alone, where glibc keeps its banner', asy
     fs.writeFileSync(f, data)
     return f
   }
-  const rodata = elfRodata(write('libc.so.6', elf64(banner)))
-  t.same(rodata, banner, 'exactly the section bytes')
-  t.equal(glibcBannerVersion(rodata!), '2.41', 'the banner in .rodata, not the decoy in .text')
-  t.equal(elfRodata(write('elf32', elf64(banner, 1))), undefined, 'ELF32: not read this way (the caller reads the whole file)')
-  t.equal(elfRodata(write('text', Buffer.from('GNU C Library … release version 2.41.\n'))), undefined, 'not an ELF file')
-  t.equal(elfRodata(write('short', elf64(banner).subarray(0, 200))), undefined, 'a truncated file')
-  t.equal(elfRodata(path.join(dir, 'missing')), undefined, 'a missing file')
+  t.equal(rodataBannerVersion(write('libc.so.6', elf64(banner))), '2.41', 'the banner in .rodata, not the decoy in .text')
+  t.equal(rodataBannerVersion(write('no-banner', elf64(Buffer.from('x\0nothing here\0')))), undefined, 'no banner in .rodata: the caller reads the whole file')
+  t.equal(rodataBannerVersion(write('elf32', elf64(banner, 1))), undefined, 'ELF32: not read this way (the caller reads the whole file)')
+  t.equal(rodataBannerVersion(write('text', Buffer.from('GNU C Library … release version 2.41.\n'))), undefined, 'not an ELF file')
+  t.equal(rodataBannerVersion(write('short', elf64(banner).subarray(0, 200))), undefined, 'a truncated file')
+  t.equal(rodataBannerVersion(path.join(dir, 'missing')), undefined, 'a missing file')
+})
+
+t.test('bannerVersionInWindows answers as glibcBannerVersion of the whole, or says it cannot tell', async (t) => {
+  // Pieces that make banners, near-banners, and long runs without a NUL or a newline.
+  const pieces = [
+    'GNU C Library (Test) stable release version 2.41.\n',
+    'GNU C Library (Test) stable release version 2.39.1.\n',
+    'GNU C Library ',
+    ' release version ',
+    '2.3',
+    '.',
+    '\n',
+    '\0',
+    'x',
+    'x'.repeat(300),
+    'y'.repeat(700),
+  ]
+  let seed = 7
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed % n
+  }
+  const whole = (data: Buffer) => (buf: Buffer, length: number, position: number) => data.copy(buf, 0, position, position + length)
+  const seen = { version: 0, none: 0, undecided: 0 }
+  const wrong: string[] = []
+  for (let i = 0; i < 4000; i++) {
+    const parts: string[] = []
+    for (let n = 1 + rand(40); n > 0; n--) parts.push(pieces[rand(pieces.length)]!)
+    const data = Buffer.from(parts.join(''), 'latin1')
+    const expected = glibcBannerVersion(data)
+    const step = [16, 64, 333, 4096][rand(4)]!
+    const got = bannerVersionInWindows(whole(data), data.length, step)
+    if (got === null) seen.undecided++
+    else {
+      if (got === undefined) seen.none++
+      else seen.version++
+      if (got !== expected) wrong.push(JSON.stringify({ data: data.toString('latin1'), step, got, expected }))
+    }
+  }
+  t.same(wrong.slice(0, 3), [], 'never a different answer')
+  t.ok(seen.version > 100 && seen.none > 100, `both outcomes exercised (${JSON.stringify(seen)})`)
+  t.ok(seen.undecided < 400, 'undecided only for text that runs past a window without a newline')
+  // A short read, and the real library's .rodata (read whole and in windows).
+  t.equal(bannerVersionInWindows(() => 0, 10), null, 'a short read: cannot tell')
+  const libc = ['/lib/x86_64-linux-gnu/libc.so.6', '/lib/aarch64-linux-gnu/libc.so.6'].find((f) => fs.existsSync(f))
+  if (libc !== undefined) {
+    const real = rodataBannerVersion(libc)
+    t.match(real, /^\d+\.\d+/, `${libc}: a version from its .rodata`)
+    t.equal(real, glibcBannerVersion(fs.readFileSync(libc)), 'the same as the first banner of the whole file')
+  }
 })

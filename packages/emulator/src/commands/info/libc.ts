@@ -1,7 +1,7 @@
 /**
- * The C library a child would run with. glibc: the library mapped into this process, when it
- * is also the one /etc/ld.so.cache hands to a system binary, and its release version read from
- * its own banner. musl: the dynamic loader file and the version string it prints.
+ * The C library a child would run with. glibc: the libc.so.6 /etc/ld.so.cache hands to a
+ * system binary, and its release version read from its own banner. musl: the dynamic loader
+ * file and the version string it prints.
  */
 import * as fs from 'node:fs'
 import { type CacheEntry, LD_SO_CACHE, ldCacheEntriesFor, libc6FlagsFor, parseLdCache, type LdCache } from './ldcache'
@@ -15,26 +15,77 @@ export interface GlibcFacts {
   readonly minor: number
 }
 
-/** The release version in glibc's banner ("… stable release version 2.36.\n"). */
+const BANNER = 'GNU C Library '
+const BANNER_RE = /^GNU C Library [^\n]*? release version (\d+\.\d+(?:\.\d+)?)\.\n/
+/** Without a NUL after it anywhere, a banner's text is at most this long. */
+const BANNER_CAP = 512
+
+/**
+ * The release version in glibc's banner ("… stable release version 2.36.\n"): the first
+ * "GNU C Library " whose text (up to the next NUL; without one, at most 512 bytes) matches.
+ */
 export function glibcBannerVersion(data: Buffer): string | undefined {
   let from = 0
   for (;;) {
-    const at = data.indexOf('GNU C Library ', from, 'latin1')
+    const at = data.indexOf(BANNER, from, 'latin1')
     if (at < 0) return undefined
     const end = data.indexOf(0, at)
-    const text = data.toString('latin1', at, end < 0 ? Math.min(data.length, at + 512) : end)
-    const m = /^GNU C Library [^\n]*? release version (\d+\.\d+(?:\.\d+)?)\.\n/.exec(text)
+    const m = BANNER_RE.exec(data.toString('latin1', at, end < 0 ? Math.min(data.length, at + BANNER_CAP) : end))
     if (m !== null) return m[1]
     from = at + 1
   }
 }
 
+/** Bytes each window of bannerVersionInWindows reads beyond its step (more than a banner's cap). */
+const WINDOW_OVERLAP = 1024
+
 /**
- * The bytes of an ELF64 little-endian file's `.rodata` section (where glibc's banner string
- * lives), read without reading the rest of the file; undefined when the file is not such an
- * ELF or has no `.rodata` (the caller then searches the whole file).
+ * glibcBannerVersion of `size` bytes that `read(buf, length, position)` reads, in windows of
+ * `step` + 1 KiB through one buffer (a fresh buffer of a whole `.rodata`, ~150 KiB, costs the
+ * first call of a process its page faults). The same answer as glibcBannerVersion of the whole,
+ * or null when the windows cannot tell (a short read, or a banner candidate without a NUL or
+ * a newline close enough to be decided in its window).
  */
-export function elfRodata(file: string): Buffer | undefined {
+export function bannerVersionInWindows(read: (buf: Buffer, length: number, position: number) => number, size: number, step = 32 * 1024): string | undefined | null {
+  const buf = Buffer.allocUnsafe(step + WINDOW_OVERLAP)
+  for (let o = 0; o < size; o += step) {
+    const length = Math.min(step + WINDOW_OVERLAP, size - o)
+    if (read(buf, length, o) !== length) return null
+    const win = buf.subarray(0, length)
+    const toEnd = o + length === size
+    // Candidates starting at or after `step` are the next window's (it starts there, and one
+    // exists whenever this window holds more than `step` bytes).
+    for (let from = 0; ; ) {
+      const at = win.indexOf(BANNER, from, 'latin1')
+      if (at < 0 || at >= step) break
+      const nul = win.indexOf(0, at)
+      let text: string
+      if (nul >= 0) text = win.toString('latin1', at, nul)
+      else if (toEnd) text = win.toString('latin1', at, Math.min(length, at + BANNER_CAP))
+      else {
+        // The text goes on past this window (to a later NUL, or 512 bytes without one). The
+        // match is decided by the text up to its first newline: when that is here and within
+        // the cap, both possibilities read the same; otherwise the window cannot tell.
+        const nl = win.indexOf(0x0a, at)
+        if (nl < 0 || nl >= at + BANNER_CAP) return null
+        text = win.toString('latin1', at, nl + 1)
+      }
+      const m = BANNER_RE.exec(text)
+      if (m !== null) return m[1]
+      from = at + 1
+    }
+  }
+  return undefined
+}
+
+/**
+ * The banner version in an ELF64 little-endian file's `.rodata` section (where glibc keeps its
+ * banner), read in windows without reading the rest of the file (bannerVersionInWindows):
+ * undefined when the file is not such an ELF, has no `.rodata`, or has no banner there (the
+ * caller then searches the whole file, as after an error); null when the section was cut short
+ * or a window could not decide.
+ */
+export function rodataBannerVersion(file: string): string | undefined | null {
   let fd: number | undefined
   try {
     fd = fs.openSync(file, 'r')
@@ -64,7 +115,9 @@ export function elfRodata(file: string): Buffer | undefined {
     for (let i = 0; i < shnum; i++) {
       const s = section(i)
       const end = names.indexOf(0, s.name)
-      if (end >= 0 && names.toString('latin1', s.name, end) === '.rodata') return read(s.offset, s.size)
+      if (end < 0 || names.toString('latin1', s.name, end) !== '.rodata') continue
+      if (!Number.isSafeInteger(s.offset) || !Number.isSafeInteger(s.size) || s.size <= 0 || s.size > 64 * 1024 * 1024) return undefined
+      return bannerVersionInWindows((buf, length, position) => fs.readSync(fd!, buf, 0, length, s.offset + position), s.size)
     }
     return undefined
   } catch {
@@ -90,9 +143,9 @@ function identity(st: { dev: number; ino: number; size: number; mtimeMs: number;
  */
 function readVersion(view: SystemView, file: string, id: string): GlibcFacts | undefined {
   // The banner is in .rodata (a tenth of the library): read that alone, the whole file only
-  // when it is not found there.
-  const rodata = elfRodata(view.hostPath(file))
-  let version = rodata === undefined ? undefined : glibcBannerVersion(rodata)
+  // when it is not found there; undecided, decline.
+  let version = rodataBannerVersion(view.hostPath(file))
+  if (version === null) return undefined
   if (version === undefined) {
     const data = view.readFile(file)
     version = data === undefined ? undefined : glibcBannerVersion(data)
