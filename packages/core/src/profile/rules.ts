@@ -283,9 +283,12 @@ export function buildRules(name: string, records: readonly AuditRecord[], ctx: R
   // Files: classify, generalise, merge.
   const fileRules = new Map<string, { group: GroupId; perms: string; owned: boolean }>()
   const dataPerms = new Map<string, string>()
-  const packages = new Set<string>(ctx.inheritedPackageDirs)
+  // A package directory that holds the app or a data directory is not granted whole: that
+  // would grant the app's boot-only files too (an app developed inside the package's checkout).
+  const granted = (ctx.packageDirs ?? []).filter((d) => !ctx.variables.some((v) => v.name === 'APP_DIR' && isUnder(v.value, d)) && !ctx.dataDirs.some((x) => isUnder(x, d)))
+  const packages = new Set<string>((ctx.inheritedPackageDirs ?? []).filter((d) => granted.includes(d)))
   for (const [p, f] of files) {
-    const pkg = f.perms === 'r' ? ctx.packageDirs?.find((d) => isUnder(p, d)) : undefined
+    const pkg = f.perms === 'r' ? granted.find((d) => isUnder(p, d)) : undefined
     if (pkg !== undefined) {
       packages.add(pkg)
       continue

@@ -161,4 +161,14 @@ t.test("the core package's directory is granted whole and read-only, once any fi
   t.same(bootRules.packageDirs, ['/opt/aam core', core].sort())
   const inherited = rulesOf(buildRules('app', records, { ...withCore, inheritedPackageDirs: bootRules.packageDirs }))
   t.same(inherited['package'], boot['package'], 'the profile changed into with the package loaded gets what the boot profile read')
+  // An app inside the package's directory (developed in its checkout): no whole-directory rule,
+  // which would grant the app's boot-only files in the runtime profile too.
+  const inside: RuleContext = { ...ctx, variables: [{ name: 'APP_DIR', value: '/opt/aam core/test/app' }, ...ctx.variables.slice(1)], packageDirs: ['/opt/aam core'] }
+  const appInside = parseRecords([file('app-boot', '/opt/aam core/dist/register.js', 'r'), file('app-boot', '/opt/aam core/test/app/secret.txt', 'r')].join('\n'))
+  const insideBoot = buildRules('app-boot', appInside, inside)
+  t.notOk(rulesOf(insideBoot)['package'], 'a package directory holding the app is not granted whole')
+  t.same(rulesOf(insideBoot)['app'], ['@{APP_DIR}/secret.txt r,'])
+  t.same(rulesOf(buildRules('app', appInside, { ...inside, inheritedPackageDirs: ['/opt/aam core'] }))['package'], undefined, 'nor inherited')
+  const dataInside = buildRules('app-boot', appInside, { ...ctx, dataDirs: ['/opt/aam core/data'], packageDirs: ['/opt/aam core'] })
+  t.notOk(rulesOf(dataInside)['package'], 'nor one holding a data directory')
 })
