@@ -98,11 +98,55 @@ function optionsOf(state: Installed): ResolvedInterceptOptions {
   return state.options
 }
 
-/** The engine the hooks consult; null when uninstalled (the hooks then pass everything through). */
+/** Why the runtime could not be loaded, once it failed (it is not tried again). */
+let runtimeFailure: { readonly error: unknown } | null = null
+
+/**
+ * The runtime for a request, or null when it cannot be loaded (a profile that does not let the
+ * process read the package's own files, a damaged install). The interception is only an
+ * optimisation in front of the kernel: the request is then handed to Node's original (a
+ * warning says so, once), unless children are to be confined at exec time, which cannot be
+ * done without it: that request is refused (AppArmorError ERR_AA_UNAVAILABLE), as confinement
+ * fails closed.
+ */
+function requestRuntime(state: Installed): typeof Runtime | null {
+  if (runtimeFailure === null) {
+    try {
+      return runtime()
+    } catch (error) {
+      runtimeFailure = { error }
+      process.emitWarning(
+        `the exec interception could not load its runtime (${loadError(error)}); processes are started as without it, and the kernel ` +
+          "decides. Let the process read @apparmor-monkeys/core's directory (DIR/** r).",
+        { code: 'APPARMOR_MONKEYS_NO_RUNTIME' },
+      )
+    }
+  }
+  if (addedRules.length > 0 || (state.options?.confine.length ?? 0) > 0) {
+    const { AppArmorError, ErrorCodes } = require('../errors') as typeof import('../errors')
+    throw new AppArmorError(
+      ErrorCodes.UNAVAILABLE,
+      `exec interception: its runtime could not be loaded (${loadError(runtimeFailure.error)}), so no child is started: a child matching a ` +
+        "confine rule would run unconfined. Let the process read @apparmor-monkeys/core's directory (DIR/** r).",
+      { operation: 'exec', cause: runtimeFailure.error },
+    )
+  }
+  return null
+}
+
+/** The engine the hooks consult; null when uninstalled or without a runtime (the hooks then pass everything through). */
 function currentEngine(): Engine | null {
   if (installed === null) return null
-  installed.engine ??= new (runtime().Engine)(effectiveOptions(installed))
+  if (installed.engine !== null) return installed.engine
+  const rt = requestRuntime(installed)
+  if (rt === null) return null
+  installed.engine = new rt.Engine(effectiveOptions(installed))
   return installed.engine
+}
+
+function loadError(err: unknown): string {
+  const e = err as { message?: unknown }
+  return typeof e?.message === 'string' ? e.message : String(err)
 }
 
 function errorCode(err: unknown): string {
@@ -129,7 +173,12 @@ let preDecided: Verdict | null = null
  */
 function lazyReplacements(original: SyncExports, mode: ApiLayerMode): SyncExports {
   let real: SyncExports | undefined
-  const get = (): SyncExports => (real ??= runtime().syncApiReplacements(original, currentEngine, mode))
+  const get = (): SyncExports => {
+    if (real !== undefined) return real
+    // Without a runtime (currentEngine() then refuses or returns null), the originals serve.
+    if (currentEngine() === null && runtimeFailure !== null) return original
+    return (real = runtime().syncApiReplacements(original, currentEngine, mode))
+  }
   return {
     spawnSync: function spawnSync(this: unknown, ...args: unknown[]) {
       return Reflect.apply(get().spawnSync, this, args)
@@ -299,7 +348,7 @@ function installAsync(restore: (() => void)[]): LayerStatus {
       if (probe !== null) {
         const handle = probe
         probe = null
-        runtime().retireProbe(native, handle, args)
+        if (runtimeFailure === null && installed !== null && requestRuntime(installed) !== null) runtime().retireProbe(native, handle, args)
       }
       const engine = currentEngine()
       if (engine === null) return Reflect.apply(native, this, args)

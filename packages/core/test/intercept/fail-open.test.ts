@@ -1,7 +1,10 @@
 // Fail open: native spawn calls in a shape the interception does not know (a future Node line)
-// reach Node's native untouched, the app keeps working, and each layer reports it once.
+// reach Node's native untouched, the app keeps working, and each layer reports it once; so do
+// all calls when the runtime cannot be loaded (but a confine rule then refuses: fail closed).
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import t from 'tap'
-import { jsonFixture } from './helpers'
+import { DIST, cleanEnv, jsonFixture, node } from './helpers'
 
 t.test('an unknown native call shape is handed through, never thrown, and reported once per layer', async (t) => {
   const dir = t.testdir({})
@@ -30,4 +33,34 @@ t.test('an unknown native call shape is handed through, never thrown, and report
     t.match(e.detail, /called with 1 argument \(object\)$/)
   }
   t.same(r.events.filter((e: any) => e.reason !== 'fail-open').map((e: any) => e.decision), ['emulate', 'emulate'], 'the API layer still decides the sync calls it reads itself')
+})
+
+t.test('without its runtime (an unreadable bundle), every call runs for real with one warning, and a confine rule refuses', async (t) => {
+  // A copy of the package whose runtime bundle is gone: reading it fails as a profile that does
+  // not grant the package's directory makes it fail (ENOENT here, EACCES under the kernel).
+  const pkg = t.testdir({})
+  fs.cpSync(DIST, path.join(pkg, 'dist'), { recursive: true })
+  fs.copyFileSync(path.join(DIST, '..', 'package.json'), path.join(pkg, 'package.json'))
+  fs.rmSync(path.join(pkg, 'dist', 'intercept', 'runtime.bundle.js'))
+  const register = path.join(pkg, 'dist', 'register.js')
+  const script = `
+    const cp = require('node:child_process')
+    const out = { execSync: cp.execSync('echo sync').toString(), spawnSync: cp.spawnSync('echo', ['spawn']).stdout.toString() }
+    try { cp.execFileSync('sh', ['-c', 'exit 5']) } catch (err) { out.status = err.status }
+    cp.exec('echo async', (err, stdout) => { out.exec = [err, stdout]; console.log(JSON.stringify(out)) })`
+  const r = node(['--require', register, '-e', script])
+  t.equal(r.status, 0, r.stderr)
+  t.same(JSON.parse(r.stdout), { execSync: 'sync\n', spawnSync: 'spawn\n', status: 5, exec: [null, 'async\n'] }, 'the real commands ran, sync and async')
+  const warnings = r.stderr.match(/APPARMOR_MONKEYS_NO_RUNTIME/g) ?? []
+  t.equal(warnings.length, 1, 'one warning')
+  t.match(r.stderr, /could not load its runtime \(.*runtime\.bundle\.js.*\); processes are started as without it/, 'naming the file and the fix')
+  t.match(r.stderr, /@apparmor-monkeys\/core's directory \(DIR\/\*\* r\)/)
+  // With children to confine at exec time, a start is refused: unconfined would be wrong.
+  const confined = node(['--require', register, '-e', `
+    const cp = require('node:child_process')
+    try { cp.execSync('echo no') ; console.log('ran') } catch (err) { console.log(JSON.stringify({ name: err.name, code: err.code, message: err.message })) }
+    cp.exec('echo no', (err) => console.log(JSON.stringify({ async: err && err.code })))`], { env: cleanEnv({ APPARMOR_MONKEYS_CONFINE: 'echo=aam-some-profile' }) })
+  const lines = confined.stdout.trim().split('\n')
+  t.match(JSON.parse(lines[0] ?? 'null'), { name: 'AppArmorError', code: 'ERR_AA_UNAVAILABLE', message: /runtime could not be loaded .*a child matching a confine rule would run unconfined/ }, confined.stderr)
+  t.notOk(confined.stdout.includes('ran'), 'nothing started')
 })
