@@ -98,6 +98,9 @@ function optionsOf(state: Installed): ResolvedInterceptOptions {
   return state.options
 }
 
+/** What to do about a runtime that cannot be loaded (the warning and the refusal say it). */
+const RUNTIME_FIX = "Let the process read @apparmor-monkeys/core's directory (DIR/** r)."
+
 /** Why the runtime could not be loaded, once it failed (it is not tried again). */
 let runtimeFailure: { readonly error: unknown } | null = null
 
@@ -116,8 +119,7 @@ function requestRuntime(state: Installed): typeof Runtime | null {
     } catch (error) {
       runtimeFailure = { error }
       process.emitWarning(
-        `the exec interception could not load its runtime (${loadError(error)}); processes are started as without it, and the kernel ` +
-          "decides. Let the process read @apparmor-monkeys/core's directory (DIR/** r).",
+        `the exec interception could not load its runtime (${loadError(error)}); processes are started as without it, and the kernel decides. ${RUNTIME_FIX}`,
         { code: 'APPARMOR_MONKEYS_NO_RUNTIME' },
       )
     }
@@ -127,7 +129,7 @@ function requestRuntime(state: Installed): typeof Runtime | null {
     throw new AppArmorError(
       ErrorCodes.UNAVAILABLE,
       `exec interception: its runtime could not be loaded (${loadError(runtimeFailure.error)}), so no child is started: a child matching a ` +
-        "confine rule would run unconfined. Let the process read @apparmor-monkeys/core's directory (DIR/** r).",
+        `confine rule would run unconfined. ${RUNTIME_FIX}`,
       { operation: 'exec', cause: runtimeFailure.error },
     )
   }
@@ -348,7 +350,8 @@ function installAsync(restore: (() => void)[]): LayerStatus {
       if (probe !== null) {
         const handle = probe
         probe = null
-        if (runtimeFailure === null && installed !== null && requestRuntime(installed) !== null) runtime().retireProbe(native, handle, args)
+        const rt = installed === null ? null : requestRuntime(installed)
+        if (rt !== null) rt.retireProbe(native, handle, args)
       }
       const engine = currentEngine()
       if (engine === null) return Reflect.apply(native, this, args)

@@ -130,6 +130,11 @@ function isUnder(p: string, dir: string): boolean {
   return p === d || p === `${d}/` || p.startsWith(`${d}/`)
 }
 
+/** A path or glob as a rule writes it: in quotes when it holds whitespace. */
+function quoted(glob: string): string {
+  return /\s/.test(glob) ? `"${glob}"` : glob
+}
+
 /** The path with a defined variable substituted for its value (the longest matching value). */
 function withVariables(p: string, ctx: RuleContext): { glob: string; variable: string | null } {
   let best: { name: string; value: string } | null = null
@@ -320,12 +325,9 @@ export function buildRules(name: string, records: readonly AuditRecord[], ctx: R
   }
   for (const [glob, f] of fileRules) {
     const owner = f.group === 'proc' && f.owned ? 'owner ' : ''
-    add(f.group, `${owner}${/\s/.test(glob) ? `"${glob}"` : glob} ${f.perms},`)
+    add(f.group, `${owner}${quoted(glob)} ${f.perms},`)
   }
-  for (const dir of packages) {
-    const glob = `${withVariables(dir.replace(/\/$/, ''), ctx).glob}/**`
-    add('package', `${/\s/.test(glob) ? `"${glob}"` : glob} r,`)
-  }
+  for (const dir of packages) add('package', `${quoted(`${withVariables(dir.replace(/\/$/, ''), ctx).glob}/**`)} r,`)
   for (const [dir, perms] of dataPerms) {
     const v = withVariables(dir.replace(/\/$/, ''), ctx).glob
     add('data', `${v}/ r,`)

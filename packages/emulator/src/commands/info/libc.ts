@@ -25,12 +25,32 @@ const BANNER_CAP = 512
  * "GNU C Library " whose text (up to the next NUL; without one, at most 512 bytes) matches.
  */
 export function glibcBannerVersion(data: Buffer): string | undefined {
-  let from = 0
-  for (;;) {
-    const at = data.indexOf(BANNER, from, 'latin1')
-    if (at < 0) return undefined
-    const end = data.indexOf(0, at)
-    const m = BANNER_RE.exec(data.toString('latin1', at, end < 0 ? Math.min(data.length, at + BANNER_CAP) : end))
+  // The whole data is one window that reaches the end: every candidate is decided.
+  return firstBanner(data, data.length, true) ?? undefined
+}
+
+/**
+ * The first banner version among the candidates of `win` that start before `limit`, as
+ * glibcBannerVersion of the data `win` begins would see them: undefined when none matches, null
+ * when a candidate's text runs past `win` (not `toEnd`, the data's end) and cannot be decided.
+ */
+function firstBanner(win: Buffer, limit: number, toEnd: boolean): string | undefined | null {
+  for (let from = 0; ; ) {
+    const at = win.indexOf(BANNER, from, 'latin1')
+    if (at < 0 || at >= limit) return undefined
+    const nul = win.indexOf(0, at)
+    let text: string
+    if (nul >= 0) text = win.toString('latin1', at, nul)
+    else if (toEnd) text = win.toString('latin1', at, Math.min(win.length, at + BANNER_CAP))
+    else {
+      // The text goes on past this window (to a later NUL, or 512 bytes without one). The
+      // match is decided by the text up to its first newline: when that is here and within
+      // the cap, both possibilities read the same; otherwise the window cannot tell.
+      const nl = win.indexOf(0x0a, at)
+      if (nl < 0 || nl >= at + BANNER_CAP) return null
+      text = win.toString('latin1', at, nl + 1)
+    }
+    const m = BANNER_RE.exec(text)
     if (m !== null) return m[1]
     from = at + 1
   }
@@ -51,31 +71,17 @@ export function bannerVersionInWindows(read: (buf: Buffer, length: number, posit
   for (let o = 0; o < size; o += step) {
     const length = Math.min(step + WINDOW_OVERLAP, size - o)
     if (read(buf, length, o) !== length) return null
-    const win = buf.subarray(0, length)
-    const toEnd = o + length === size
     // Candidates starting at or after `step` are the next window's (it starts there, and one
     // exists whenever this window holds more than `step` bytes).
-    for (let from = 0; ; ) {
-      const at = win.indexOf(BANNER, from, 'latin1')
-      if (at < 0 || at >= step) break
-      const nul = win.indexOf(0, at)
-      let text: string
-      if (nul >= 0) text = win.toString('latin1', at, nul)
-      else if (toEnd) text = win.toString('latin1', at, Math.min(length, at + BANNER_CAP))
-      else {
-        // The text goes on past this window (to a later NUL, or 512 bytes without one). The
-        // match is decided by the text up to its first newline: when that is here and within
-        // the cap, both possibilities read the same; otherwise the window cannot tell.
-        const nl = win.indexOf(0x0a, at)
-        if (nl < 0 || nl >= at + BANNER_CAP) return null
-        text = win.toString('latin1', at, nl + 1)
-      }
-      const m = BANNER_RE.exec(text)
-      if (m !== null) return m[1]
-      from = at + 1
-    }
+    const found = firstBanner(buf.subarray(0, length), step, o + length === size)
+    if (found !== undefined) return found
   }
   return undefined
+}
+
+/** A part of a file read at once: a safe offset, 1 byte to 64 MiB. */
+function readable(offset: number, length: number): boolean {
+  return Number.isSafeInteger(offset) && Number.isSafeInteger(length) && length > 0 && length <= 64 * 1024 * 1024
 }
 
 /**
@@ -90,7 +96,7 @@ export function rodataBannerVersion(file: string): string | undefined | null {
   try {
     fd = fs.openSync(file, 'r')
     const read = (offset: number, length: number): Buffer | undefined => {
-      if (!Number.isSafeInteger(offset) || length <= 0 || length > 64 * 1024 * 1024) return undefined
+      if (!readable(offset, length)) return undefined
       const buf = Buffer.allocUnsafe(length)
       return fs.readSync(fd!, buf, 0, length, offset) === length ? buf : undefined
     }
@@ -116,7 +122,7 @@ export function rodataBannerVersion(file: string): string | undefined | null {
       const s = section(i)
       const end = names.indexOf(0, s.name)
       if (end < 0 || names.toString('latin1', s.name, end) !== '.rodata') continue
-      if (!Number.isSafeInteger(s.offset) || !Number.isSafeInteger(s.size) || s.size <= 0 || s.size > 64 * 1024 * 1024) return undefined
+      if (!readable(s.offset, s.size)) return undefined
       return bannerVersionInWindows((buf, length, position) => fs.readSync(fd!, buf, 0, length, s.offset + position), s.size)
     }
     return undefined
