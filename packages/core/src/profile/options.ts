@@ -87,6 +87,12 @@ function parseChild(v: string): ChildSpec {
   return { name, match }
 }
 
+/** A directory the profile names in rules and variables: no control character (a rule is one line). */
+function rulePath(flag: string, dir: string): string {
+  if (/[\x00-\x1f\x7f]/.test(dir)) throw usage(`${flag}: a profile cannot name a path with a control character (a newline would end the rule), got ${JSON.stringify(dir)}`)
+  return dir
+}
+
 /** Parses the arguments after `profile`. Throws AppArmorError ERR_AA_OPTIONS on anything wrong. */
 export function parseProfileArgs(args: readonly string[], cwd: string = process.cwd()): ProfileOptions {
   const dd = args.indexOf('--')
@@ -156,8 +162,8 @@ export function parseProfileArgs(args: readonly string[], cwd: string = process.
       if (c.trim() === '') throw usage('--service needs a shell command, got an empty one')
       return c
     }),
-    appDir: path.resolve(cwd, (values['app-dir'] as string | undefined) ?? '.'),
-    dataDirs: ((values['data-dir'] as string[] | undefined) ?? []).map((d) => path.resolve(cwd, d)),
+    appDir: rulePath('--app-dir', path.resolve(cwd, (values['app-dir'] as string | undefined) ?? '.')),
+    dataDirs: ((values['data-dir'] as string[] | undefined) ?? []).map((d) => rulePath('--data-dir', path.resolve(cwd, d))),
     command,
   }
 }

@@ -330,8 +330,8 @@ export function buildRules(name: string, records: readonly AuditRecord[], ctx: R
   for (const dir of packages) add('package', `${quoted(`${withVariables(dir.replace(/\/$/, ''), ctx).glob}/**`)} r,`)
   for (const [dir, perms] of dataPerms) {
     const v = withVariables(dir.replace(/\/$/, ''), ctx).glob
-    add('data', `${v}/ r,`)
-    add('data', `${v}/** ${perms},`)
+    add('data', `${quoted(`${v}/`)} r,`)
+    add('data', `${quoted(`${v}/**`)} ${perms},`)
   }
   for (const to of ctx.changeProfileTo ?? []) add('change_profile', `change_profile -> ${to},`)
   if (groups.get('change_profile')?.has(`change_profile -> ${name},`)) {

@@ -66,6 +66,8 @@ t.test('usage errors', async (t) => {
     [['--name', 'svc', '--out', 'o', '--child', 'w=bin/node', '--', 'x'], /a path must be absolute/],
     [['--name', 'svc', '--out', 'o', '--child', 'svc=node', '--', 'x'], /--child svc: the name is already used/],
     [['--name', 'svc', '--out', 'o', '--child', 'svc-boot=node', '--', 'x'], /the name is already used/],
+    [['--name', 'svc', '--out', 'o', '--data-dir', 'd\n/etc/shadow r,', '--', 'x'], /--data-dir: a profile cannot name a path with a control character/],
+    [['--name', 'svc', '--out', 'o', '--app-dir', 'a\tb', '--', 'x'], /--app-dir: a profile cannot name a path with a control character/],
   ]
   for (const [args, message] of bad) {
     t.throws(() => parseProfileArgs(args, '/srv'), { name: 'AppArmorError', code: 'ERR_AA_OPTIONS', operation: 'profile', message }, args.join(' '))

@@ -104,6 +104,8 @@ t.test('rules per group; boot-only reads stay out of the runtime profile', async
     change_profile: ['change_profile -> app-worker,'],
     unhandled: ['# ALLOWED mount info="failed flags match"'],
   })
+  const spaced = buildRules('app', parseRecords(file('app', '/var/lib/my app/db/x.sqlite', 'rwk')), { ...ctx, dataDirs: ['/var/lib/my app'] })
+  t.same(rulesOf(spaced)['data'], ['"/var/lib/my app/" r,', '"/var/lib/my app/**" rwk,'], 'a data directory with whitespace is quoted, as every path')
   t.same(rt.ungrantedExecs, ['/usr/bin/git'])
   t.equal(rt.covered, 3, 'openssl.cnf, the owned cgroup read and the unix socket are the abstraction\'s')
   t.equal(rt.skipped, 2, 'the optional capability probe and the null-profile record')
