@@ -31,6 +31,8 @@ const text = renderProfileFile({
       includes: ['abstractions/base'],
       groups: [
         { id: 'deps', rules: ['@{APP_DEPS}/x/index.js r,'] },
+        // A data directory with a space, as rules.ts quotes it (unquoted, the parser rejects the file).
+        { id: 'data', rules: ['"/var/lib/my app/" r,', '"/var/lib/my app/**" rwk,'] },
         { id: 'network', rules: ['network inet stream,'] },
         { id: 'exec', rules: ['# NOT granted: /usr/bin/git'] },
       ],
@@ -68,6 +70,10 @@ t.test('layout', async (t) => {
       '',
       '  # its dependencies (read-only; m for native addons)',
       '  @{APP_DEPS}/x/index.js r,',
+      '',
+      '  # the data directories (--data-dir): read and written below them',
+      '  "/var/lib/my app/" r,',
+      '  "/var/lib/my app/**" rwk,',
       '',
       '  # network families and socket types used',
       '  network inet stream,',
