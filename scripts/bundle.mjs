@@ -10,8 +10,8 @@
 // the loader compiles the bundle with the cache of the running V8 when there is one (the
 // compile then costs a fraction: no parsing, and the functions a first exec runs come
 // compiled), and without it otherwise (another V8, other flags, a stale cache: V8 rejects it
-// and compiles as usual). The caches are made by running the bundles through the exec lines
-// services run at boot (see warm()), so the functions those need are in the cache.
+// and compiles as usual). The caches are made by running the bundles through the most common
+// first exec line (see warm()), so the functions it needs are in the cache.
 //
 // A bundle inlines the modules its entry reaches, except those listed in `keep`: they stay
 // separate files, required at their dist path, because other entries load them too and they
@@ -215,12 +215,34 @@ function loaderSource(bundleName, names, encoding) {
 const fs = require('node:fs')
 const { Script } = require('node:vm')
 const file = __dirname + '/${bundleName}'
+/** Reads up to size bytes of fd into buf; how many it read. */
+function readInto(fd, buf, size) {
+  let n = 0
+  for (let got; n < size && (got = fs.readSync(fd, buf, n, size - n, n)) > 0; ) n += got
+  return n
+}
+// The source and the cache are read into one buffer, one after the other (the source is a
+// string before the cache is read): each fresh page costs the first exec a fault.
+const fd = fs.openSync(file, 'r')
+let cacheFd = -1
+let source
 let cachedData
 try {
-  cachedData = fs.readFileSync(file.slice(0, -3) + '.v8-' + process.versions.v8 + '.cache')
-} catch {}
+  try {
+    cacheFd = fs.openSync(file.slice(0, -3) + '.v8-' + process.versions.v8 + '.cache', 'r')
+  } catch {}
+  const size = fs.fstatSync(fd).size
+  const cacheSize = cacheFd === -1 ? 0 : fs.fstatSync(cacheFd).size
+  const buf = Buffer.allocUnsafeSlow(Math.max(size, cacheSize))
+  source = buf.toString('${encoding}', 0, readInto(fd, buf, size))
+  // A cache cut short is not used (V8 would reject it anyway).
+  if (cacheSize > 0 && readInto(cacheFd, buf, cacheSize) === cacheSize) cachedData = buf.subarray(0, cacheSize)
+} finally {
+  fs.closeSync(fd)
+  if (cacheFd !== -1) fs.closeSync(cacheFd)
+}
 // The file is already wrapped as a CommonJS module (no concatenation: V8 would copy the source once more).
-const script = new Script(fs.readFileSync(file, '${encoding}'), { filename: file, cachedData })
+const script = new Script(source, { filename: file, cachedData })
 Object.defineProperty(module, 'codeCache', { value: () => script.createCachedData() })
 script.runInThisContext().call(exports, exports, require, module, file, __dirname)
 ${hint}`
@@ -384,8 +406,8 @@ function listInputs(bundle, result) {
 
 /**
  * In a process of the Node whose cache is made: loads the bundles through their loaders, runs
- * the exec lines that services run at boot through the interception (answered in-process), and
- * writes each bundle's code cache for this V8.
+ * the most common first exec line through the interception (answered in-process), and writes
+ * each bundle's code cache for this V8.
  */
 async function warm() {
   const { createRequire } = await import('node:module')
@@ -411,15 +433,16 @@ async function warm() {
   }
   install()
   try {
-    // The lines services run at boot: the first bundles' caches hold what those need, no more
-    // (a bigger cache is more to read and deserialise at every first exec).
+    // The first bundles' caches hold what the most common first exec needs, detect-libc's
+    // line (getconf, alone and with its ldd fallback), no more: every byte of a cache is read
+    // and deserialised at every process's first exec, and a function outside it is compiled
+    // only by the process that calls it. Measured in #13: with node-machine-id's pipeline and
+    // `uname -m` in it too (227 KiB instead of 190), a first `getconf` paid ~1 ms more, and the
+    // boot that runs all three lines gained nothing measurable from them.
     run([
       'getconf GNU_LIBC_VERSION',
       'getconf GNU_LIBC_VERSION 2>&1 || true; ldd --version 2>&1 || true',
-      '( cat /var/lib/dbus/machine-id /etc/machine-id 2> /dev/null || hostname ) | head -n 1 || :',
-      'uname -m',
     ])
-    await new Promise((resolve) => cp.exec('uname -m', resolve))
     take(BUNDLES)
     // Then the split bundles' commands.
     run(['id -u; nproc; which sh', 'lscpu | grep -c . | wc -l', "printf 'b\\na\\n' | sort | uniq | cut -c1 | tr a-z A-Z | sed -n 1p"])

@@ -80,7 +80,7 @@ let runtimeModule: typeof Runtime | undefined
 
 /** The decision machinery, loaded on first use (the preload loads only this file and compat.js). */
 function runtime(): typeof Runtime {
-  runtimeModule ??= require('./runtime') as typeof Runtime
+  runtimeModule ??= require('./runtime.js') as typeof Runtime
   return runtimeModule
 }
 
