@@ -101,6 +101,27 @@ export const BUNDLES = [
     plain: true,
   },
   {
+    // The --import entry, one ES module with the CommonJS entry and the hooks built in: an
+    // --import start then loads no CommonJS file (Node's CommonJS loader set-up, which the
+    // first one costs, measured ~1.7 ms in #13). The CommonJS bindings register.ts and the
+    // hooks use (require, module, __filename, __dirname) are made from import.meta.url by the
+    // banner; `module` is a Module of this file, the parent of the hooks' module (register.ts).
+    pkg: 'packages/core',
+    entry: 'src/register.mts',
+    out: 'dist/register.mjs',
+    only: ['src/register.ts', 'src/intercept/install.ts', 'src/intercept/compat.ts'],
+    plain: true,
+    format: 'esm',
+    banner:
+      "import { createRequire as __aamCreateRequire, Module as __AamModule } from 'node:module'\n" +
+      "import { fileURLToPath as __aamFileURLToPath } from 'node:url'\n" +
+      'const require = __aamCreateRequire(import.meta.url)\n' +
+      'const __filename = __aamFileURLToPath(import.meta.url)\n' +
+      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'))\n" +
+      'const module = new __AamModule(__filename, null)\n' +
+      'module.filename = __filename\n',
+  },
+  {
     // The emulator package: its lazy command table becomes lazy module wrappers in one file.
     pkg: 'packages/emulator',
     entry: 'src/index.ts',
@@ -296,7 +317,8 @@ async function bundleAll(check) {
       platform: 'node',
       // Other packages (a workspace package included) stay `require`s: one copy per process.
       packages: 'external',
-      format: 'cjs',
+      format: bundle.format ?? 'cjs',
+      ...(bundle.banner === undefined ? {} : { banner: { js: bundle.banner } }),
       target: 'node20',
       sourcemap: true,
       // Sources built in from another package are not in this package's tarball: their text

@@ -6,13 +6,13 @@
  * relabelled one by one), and the application must not load before it is complete. A failure
  * rejects here and Node stops before the application's first line.
  *
- * The CommonJS entry is loaded with require, not imported: an `import` of a CommonJS file makes
- * Node's ESM loader scan its source for named exports (cjs-module-lexer), which cost this
- * preload ~3 ms at every start (bench/intercept.mjs).
+ * The package's build (scripts/bundle.mjs) makes this file one ES module with the CommonJS
+ * entry built in, so an --import start loads no CommonJS file: the first one a process loads
+ * costs it Node's CommonJS loader set-up (~1.7 ms on the machine the benchmarks run on, measured
+ * in #13), which an application of ES modules would not otherwise pay at start. tsc's output
+ * of this file (unbundled) imports the CommonJS entry instead.
  */
-import { createRequire } from 'node:module'
-
-createRequire(import.meta.url)('./register.js')
+import './register.js'
 
 const pending = (globalThis as Record<symbol, unknown>)[Symbol.for('apparmor-monkeys.register.boot')]
 if (pending instanceof Promise) await pending

@@ -31,11 +31,12 @@ import type * as Options from './options'
 
 /**
  * The hooks module (`intercept/install.js`), of which a process must have one: its state is
- * the installation. The package's build puts a copy of it into this file (scripts/bundle.mjs:
- * one file less to resolve, read and compile at every start); that copy becomes the module
- * at that path, so the package's other entries (`@apparmor-monkeys/core`, its `intercept`
- * entry, the adapters) find it there and never load a second one. When the file was loaded
- * before this preload ran, or this is tsc's output (which requires it), that module is used.
+ * the installation. The package's build puts a copy of it into this file, and into the ESM
+ * entry built from it (scripts/bundle.mjs: one file less to resolve, read and compile at every
+ * start); that copy becomes the module at that path, so the package's other entries
+ * (`@apparmor-monkeys/core`, its `intercept` entry, the adapters) find it there and never load
+ * a second one. When the file was loaded before this preload ran, or this is tsc's output
+ * (which requires it), that module is used.
  */
 function hooks(): typeof builtIn {
   const file = __dirname + '/intercept/install.js'

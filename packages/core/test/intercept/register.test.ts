@@ -93,6 +93,30 @@ t.test('the preload is one file, and the hooks built into it are the package’s
   t.same(JSON.parse(first.stdout), { read: true, esModule: true, same: true, before: true, after: false, out: 'hi\n' })
 })
 
+t.test('the --import preload is one ES module: it loads no CommonJS file at start, and its hooks are the package’s hooks module', async (t) => {
+  const dist = path.dirname(REGISTER)
+  const hooksFile = path.join(dist, 'intercept/install.js')
+  const script = `import { createRequire } from 'node:module'
+    const require = createRequire(import.meta.url)
+    const dist = ${JSON.stringify(dist)}
+    const atStart = Object.keys(require.cache).filter((f) => f.startsWith(dist + '/')).map((f) => f.slice(dist.length + 1))
+    const adopted = require.cache[${JSON.stringify(hooksFile)}]
+    const intercept = require(dist + '/intercept')
+    const events = []
+    intercept.subscribe((e) => events.push(e.decision))
+    const out = require('node:child_process').execSync('echo hi', { encoding: 'utf8' })
+    console.log(JSON.stringify({ atStart, loaded: adopted?.loaded === true, same: intercept.install === adopted?.exports.install, installed: intercept.status().installed, out, events }))`
+  const r = node(['--import', REGISTER_ESM, '--input-type=module', '-e', script], { env: cleanEnv({}) })
+  t.equal(r.status, 0, r.stderr)
+  t.same(
+    JSON.parse(r.stdout),
+    { atStart: ['intercept/install.js'], loaded: true, same: true, installed: true, out: 'hi\n', events: ['emulate'] },
+    'only the hooks module, adopted from the preload (not read from its file); the package finds it',
+  )
+  t.match(fs.readFileSync(REGISTER_ESM, 'utf8'), /^import /, 'an ES module')
+  t.notMatch(fs.readFileSync(REGISTER_ESM, 'utf8'), /require\("\.\/register(\.js)?"\)|from "\.\/register(\.js)?"/, 'which does not load the CommonJS entry')
+})
+
 t.test('APPARMOR_MONKEYS_DISABLE=1 turns the preload off', async (t) => {
   const r = node(['--require', REGISTER, '-e', `console.log(require(${JSON.stringify(path.join(path.dirname(REGISTER), 'intercept'))}).status().installed)`], {
     env: cleanEnv({ APPARMOR_MONKEYS_DISABLE: '1', APPARMOR_MONKEYS_DENY: 'curl' }),
