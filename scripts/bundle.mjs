@@ -225,7 +225,7 @@ function splitPlans(bundle) {
 }
 
 /** The loader that replaces `out`: compiles the bundle beside it, with a code cache when one fits. */
-function loaderSource(bundleName, names, encoding) {
+function loaderSource(bundleName, names, encoding, scriptName) {
   // The names the bundle exports, in a form cjs-module-lexer reads (never run): without it an
   // ESM \`import { answer } from '@apparmor-monkeys/emulator'\` finds no named export.
   const hint = names.length > 0 ? `0 && (module.exports = { ${names.join(', ')} })\n` : ''
@@ -263,7 +263,10 @@ try {
   if (cacheFd !== -1) fs.closeSync(cacheFd)
 }
 // The file is already wrapped as a CommonJS module (no concatenation: V8 would copy the source once more).
-const script = new Script(source, { filename: file, cachedData })
+// Its frames are named ${scriptName}, not by the file's path: V8 11 (Node 20) names a script
+// compiled from a code cache as the cache's maker did (the path where the package was built),
+// whatever the path given here.
+const script = new Script(source, { filename: ${JSON.stringify(scriptName)}, cachedData })
 Object.defineProperty(module, 'codeCache', { value: () => script.createCachedData() })
 script.runInThisContext().call(exports, exports, require, module, file, __dirname)
 ${hint}`
@@ -372,6 +375,17 @@ async function bundleAll(check) {
   }
 }
 
+/**
+ * The name a bundle's code runs under (its stack frames, the code cache's script name): the
+ * package's name and the file's path in it, the same on every machine. The interception's
+ * caller stacks leave out frames so named (src/intercept/diagnostics.ts).
+ */
+function scriptName(bundle, bundleFile) {
+  const pkgDir = path.join(root, bundle.pkg)
+  const { name } = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'))
+  return `${name}/${path.relative(pkgDir, bundleFile).split(path.sep).join('/')}`
+}
+
 /** A built bundle's loader (replacing `out`), its map trimmed, its stale code caches removed. */
 function finishBundle(bundle, bundleFile, out) {
   const { cachePrefix } = pieces(bundle)
@@ -381,7 +395,7 @@ function finishBundle(bundle, bundleFile, out) {
   // An ASCII file reads the same as latin1, which V8 takes without decoding.
   const encoding = /^[\x00-\x7f]*$/.test(readFileSync(bundleFile, 'latin1')) ? 'latin1' : 'utf8'
   // tsc's output of the entry (and its map) give way to the loader.
-  writeFileSync(out, loaderSource(path.basename(bundleFile), exportNames(bundleFile), encoding))
+  writeFileSync(out, loaderSource(path.basename(bundleFile), exportNames(bundleFile), encoding, scriptName(bundle, bundleFile)))
   rmSync(`${out}.map`, { force: true })
   for (const f of readdirSync(path.dirname(out))) {
     const p = path.join(path.dirname(out), f)

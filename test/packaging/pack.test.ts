@@ -373,6 +373,25 @@ t.test('every README snippet runs as written, up to the coded error where AppArm
   }
 })
 
+t.test('the register preload from the tarball, as the README starts it: --require and --import by name, each answering a first exec in-process', { skip: !reachable }, async (t) => {
+  // The shipped single-file builds (the preload, its ES module form, the runtime and its code
+  // cache) work from an npm install: nothing they load is missing from the tarball.
+  const probe = `const cp = require('node:child_process')
+    const out = cp.execSync('getconf GNU_LIBC_VERSION 2>&1 || true; ldd --version 2>&1 || true', { encoding: 'utf8' })
+    const id = cp.execSync('id -u', { encoding: 'utf8' })
+    console.log(JSON.stringify({ glibc: /^glibc \\d/.test(out), id: id.trim() }))`
+  for (const [app, args] of [
+    ['cjs', ['--require', '@apparmor-monkeys/core/register', '-e', probe]],
+    ['esm', ['--import', '@apparmor-monkeys/core/register', '--input-type=module', '-e', `import { createRequire } from 'node:module'\nconst require = createRequire(import.meta.url)\n${probe}`]],
+  ] as const) {
+    const r = run(process.execPath, [...args], { cwd: apps.get(app) as string, env: cleanEnv({ APPARMOR_MONKEYS_LOG: 'stderr' }) })
+    t.equal(r.status, 0, `${app} ${args[0]}: ${show(r)}`)
+    t.same(JSON.parse(r.stdout), { glibc: true, id: String(process.getuid!()) }, `${app} ${args[0]}: the answers`)
+    const decisions = r.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { decision: string }).decision)
+    t.same(decisions, ['emulate', 'emulate'], `${app} ${args[0]}: both lines answered in-process (the second from the split bundle)`)
+  }
+})
+
 t.test('the CLI from the tarball: --version and --help on stdout, audit --json on stdout', { skip: !reachable }, async (t) => {
   const dir = apps.get('cjs') as string
   const bin = path.join(dir, 'node_modules', '.bin', 'apparmor-monkeys')

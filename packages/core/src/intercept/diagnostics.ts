@@ -72,11 +72,16 @@ export function subscribe(fn: (event: ExecEvent) => void): () => void {
 
 /** This package's compiled root (dist/ or src/): its frames are not the caller's. */
 const PACKAGE_ROOT = path.dirname(__dirname) + path.sep
+/**
+ * The name the package's single-file builds run under, whatever their path (scripts/bundle.mjs):
+ * their frames are not the caller's either.
+ */
+const BUNDLE_FRAME = /[( ]@apparmor-monkeys\/core\/dist\//
 const STACK_FRAMES = 5
 const CAPTURE_LIMIT = 40
 
 function isForeignFrame(line: string): boolean {
-  return !line.includes('(node:') && !/^\s*at node:/.test(line) && !line.includes(PACKAGE_ROOT)
+  return !line.includes('(node:') && !/^\s*at node:/.test(line) && !line.includes(PACKAGE_ROOT) && !BUNDLE_FRAME.test(line)
 }
 
 /** A short stack of the code that asked for the process. */

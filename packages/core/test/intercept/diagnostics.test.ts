@@ -1,9 +1,10 @@
 // The `apparmor-monkeys:exec` diagnostics channel: one event per decision, its exact payload,
 // the caller's stack, and no cost while nobody listens.
 import t from 'tap'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { EXEC_CHANNEL } from '../../src/intercept'
-import { FIXTURES, jsonFixture } from './helpers'
+import { DIST, FIXTURES, cleanEnv, jsonFixture, node } from './helpers'
 
 t.test('every decision is published with its command, decision, timing and caller', async (t) => {
   t.equal(EXEC_CHANNEL, 'apparmor-monkeys:exec')
@@ -27,4 +28,32 @@ t.test('every decision is published with its command, decision, timing and calle
   t.match(denied, { command: "curl -s 'it'\\''s'", file: 'curl', args: ['-s', "it's"], decision: 'deny', reason: 'deny-rule', api: 'spawn' })
   t.match(confined, { command: '/bin/sleep 0', decision: 'confine', reason: 'confine-rule', profile: 'p-sleep', api: 'spawnSync' })
   t.match(buggy, { command: 'boom x', decision: 'passthrough', reason: 'unknown', emulatorError: 'emulator bug' })
+})
+
+t.test('the package installed at another path than it was built at: the caller stack still leaves its frames out, and names no build path', async (t) => {
+  // The runtime is compiled from a code cache made at the build path (scripts/bundle.mjs); a
+  // V8 that names such a script as its maker did (Node 20) must not let those frames through.
+  const pkg = t.testdir({})
+  fs.cpSync(DIST, path.join(pkg, 'dist'), { recursive: true })
+  fs.copyFileSync(path.join(DIST, '..', 'package.json'), path.join(pkg, 'package.json'))
+  const app = path.join(pkg, 'app.js')
+  fs.writeFileSync(
+    app,
+    `const stacks = []
+    require(${JSON.stringify(path.join(pkg, 'dist', 'intercept'))}).subscribe((e) => stacks.push(e.stack))
+    function caller() { return require('node:child_process').execSync('getconf GNU_LIBC_VERSION', { encoding: 'utf8' }) }
+    const out = caller()
+    let thrown = ''
+    try { require('node:child_process').execSync('curl -s x') } catch (err) { thrown = String(err.stack) }
+    console.log(JSON.stringify({ out, stacks, thrown }))`,
+  )
+  const r = node(['--require', path.join(pkg, 'dist', 'register.js'), app], { env: cleanEnv({ APPARMOR_MONKEYS_DENY: 'curl' }) })
+  t.equal(r.status, 0, r.stderr)
+  const { out, stacks, thrown } = JSON.parse(r.stdout) as { out: string; stacks: string[]; thrown: string }
+  t.match(out, /^glibc \d+\.\d+\n$/)
+  t.equal(stacks.length, 2)
+  t.match(stacks[0]!.split('\n')[0], `at caller (${app}:`, 'the first frame is the app’s')
+  for (const s of stacks) t.notOk(s.includes('/dist/'), `no frame of the package: ${s}`)
+  t.match(thrown, /spawnSync \/bin\/sh EACCES/, 'the deny error, as the kernel’s refusal reads')
+  t.notOk(`${stacks.join('\n')}\n${thrown}`.includes(DIST), 'no frame names the path the package was built at')
 })
