@@ -40,7 +40,7 @@ t.test('the package installed at another path than it was built at: the caller s
   fs.writeFileSync(
     app,
     `const stacks = []
-    require(${JSON.stringify(path.join(pkg, 'dist', 'intercept'))}).subscribe((e) => stacks.push(e.stack))
+    require('node:diagnostics_channel').subscribe(${JSON.stringify(EXEC_CHANNEL)}, (e) => stacks.push(e.stack))
     function caller() { return require('node:child_process').execSync('getconf GNU_LIBC_VERSION', { encoding: 'utf8' }) }
     const out = caller()
     let thrown = ''
