@@ -4,7 +4,7 @@ import t from 'tap'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { EXEC_CHANNEL } from '../../src/intercept'
-import { DIST, FIXTURES, cleanEnv, jsonFixture, node } from './helpers'
+import { DIST, FIXTURES, cleanEnv, copyPackage, jsonFixture, node } from './helpers'
 
 t.test('every decision is published with its command, decision, timing and caller', async (t) => {
   t.equal(EXEC_CHANNEL, 'apparmor-monkeys:exec')
@@ -34,8 +34,7 @@ t.test('the package installed at another path than it was built at: the caller s
   // The runtime is compiled from a code cache made at the build path (scripts/bundle.mjs); a
   // V8 that names such a script as its maker did (Node 20) must not let those frames through.
   const pkg = t.testdir({})
-  fs.cpSync(DIST, path.join(pkg, 'dist'), { recursive: true })
-  fs.copyFileSync(path.join(DIST, '..', 'package.json'), path.join(pkg, 'package.json'))
+  copyPackage(pkg)
   const app = path.join(pkg, 'app.js')
   fs.writeFileSync(
     app,

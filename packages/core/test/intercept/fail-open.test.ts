@@ -4,7 +4,7 @@
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import t from 'tap'
-import { DIST, cleanEnv, jsonFixture, node } from './helpers'
+import { cleanEnv, copyPackage, jsonFixture, node } from './helpers'
 
 t.test('an unknown native call shape is handed through, never thrown, and reported once per layer', async (t) => {
   const dir = t.testdir({})
@@ -39,8 +39,7 @@ t.test('without its runtime (an unreadable bundle), every call runs for real wit
   // A copy of the package whose runtime bundle is gone: reading it fails as a profile that does
   // not grant the package's directory makes it fail (ENOENT here, EACCES under the kernel).
   const pkg = t.testdir({})
-  fs.cpSync(DIST, path.join(pkg, 'dist'), { recursive: true })
-  fs.copyFileSync(path.join(DIST, '..', 'package.json'), path.join(pkg, 'package.json'))
+  copyPackage(pkg)
   fs.rmSync(path.join(pkg, 'dist', 'intercept', 'runtime.bundle.js'))
   const register = path.join(pkg, 'dist', 'register.js')
   const script = `

@@ -9,6 +9,15 @@ export const REGISTER = path.join(DIST, 'register.js')
 /** The ESM entry (`--import @apparmor-monkeys/core/register`). */
 export const REGISTER_ESM = path.join(DIST, 'register.mjs')
 
+/**
+ * A copy of the built package (its dist/ and package.json) in `dir`, as an install at another
+ * path than the one it was built at; without node_modules, so only what dist/ holds resolves.
+ */
+export function copyPackage(dir: string): void {
+  fs.cpSync(DIST, path.join(dir, 'dist'), { recursive: true })
+  fs.copyFileSync(path.join(DIST, '..', 'package.json'), path.join(dir, 'package.json'))
+}
+
 export interface FixtureRun {
   readonly status: number | null
   readonly signal: NodeJS.Signals | null
