@@ -8,7 +8,9 @@
 //   - the first require('child_process') + execSync('getconf GNU_LIBC_VERSION') of a process,
 //     timed inside it (bench/_cold-first.js): emulated vs real;
 //   - the peak RSS (getrusage maxRSS at the end) the preload adds to that process and to the boot;
-//   - `node -e 0` with --require register vs without, and --import register vs an empty --import;
+//   - `node -e 0` with --require register vs without (with its floor: --require of an empty file,
+//     in the same rounds, and the register's part above that floor), and --import register vs an
+//     empty --import;
 //   - per call, emulated vs real, in a process grown to 2 GiB and to 50 MiB of RSS (bench/_cold-rss.mjs),
 //     each with its floor: the stats an exact answer must make at every call, timed alone;
 //   - the adapters' load: a cluster worker of the example (it loads @apparmor-monkeys/cluster)
@@ -46,18 +48,26 @@ function node(args, extraEnv = {}) {
   return { ms, out: line ? JSON.parse(line) : null }
 }
 
-/** Interleaved rounds of two sides (functions returning samples); one warm-up round. */
-async function pairs(rounds, a, b, warmup = 2) {
-  const as = []
-  const bs = []
+/**
+ * Interleaved rounds of any number of sides (functions returning samples), the order rotated by
+ * one every round (so each side runs in each position equally often); `warmup` rounds first, not
+ * kept. Returns one array of samples per side.
+ */
+async function interleaved(rounds, sides, warmup = 2) {
+  const samples = sides.map(() => [])
   for (let r = -warmup; r < rounds; r++) {
-    const t = {}
-    for (const side of r % 2 === 0 ? ['a', 'b'] : ['b', 'a']) t[side] = await (side === 'a' ? a() : b())
-    if (r >= 0) {
-      as.push(t.a)
-      bs.push(t.b)
-    }
+    const shift = ((r % sides.length) + sides.length) % sides.length
+    const order = sides.map((_, i) => (i + shift) % sides.length)
+    const t = []
+    for (const i of order) t[i] = await sides[i]()
+    if (r >= 0) t.forEach((sample, i) => samples[i].push(sample))
   }
+  return samples
+}
+
+/** Interleaved rounds of two sides: { as, bs }. */
+async function pairs(rounds, a, b, warmup = 2) {
+  const [as, bs] = await interleaved(rounds, [a, b], warmup)
   return { as, bs }
 }
 
@@ -110,10 +120,16 @@ export async function bench() {
   rows.push(rssRow('peak RSS of that process: added by --require register', firstRuns, 3))
   rows.push(rssRow('peak RSS of the boot process: added by --require register', bootRuns, 3))
 
-  const e0 = await pairs(ROUNDS + 10, () => node(['-e', '0']), () => node([...req, '-e', '0']))
-  rows.push(ratioRow('node --require register -e 0 vs node -e 0', e0, ms, 1.03))
   const dir = mkdtempSync(join(tmpdir(), 'aam-bench-'))
   try {
+    // The row's floor, in the same rounds: what Node's first CommonJS load of a process costs
+    // whatever the preload is (`--require` of an empty file), and the register's own part above it.
+    const emptyCjs = join(dir, 'empty.js')
+    writeFileSync(emptyCjs, '')
+    const [none, withRegister, withEmpty] = await interleaved(ROUNDS + 10, [() => node(['-e', '0']), () => node([...req, '-e', '0']), () => node(['--require', emptyCjs, '-e', '0'])])
+    rows.push(ratioRow('node --require register -e 0 vs node -e 0', { as: none, bs: withRegister }, ms, 1.03))
+    rows.push(ratioRow('  its floor: --require <empty file> -e 0 vs node -e 0 (what any --require costs)', { as: none, bs: withEmpty }, ms, null, 'info'))
+    rows.push(ratioRow("  the register's own part: --require register vs --require <empty file>", { as: withEmpty, bs: withRegister }, ms, null, 'info'))
     const empty = join(dir, 'empty.mjs')
     writeFileSync(empty, '')
     const imp = await pairs(ROUNDS + 10, () => node(['--import', empty, '-e', '0']), () => node(['--import', REGISTER_ESM, '-e', '0']))
