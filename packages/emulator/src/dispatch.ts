@@ -4,6 +4,7 @@
  * applied here once for every path; the shell reader and interpreter are loaded only for shell
  * lines, and each program only when a request names it (commands/table.ts).
  */
+import * as fs from 'node:fs'
 import type { EmulatedCommand, EmulationRequest, EmulationResult } from './types'
 import { commandRegistry, dispatch } from './commands'
 import { PRELOAD_FILE, loaderVarsSet, preloadListed } from './commands/info/env-guard'
@@ -34,6 +35,22 @@ let shellRun: typeof import('./shell/run') | undefined
 
 function declined(reason: string): Declined {
   return { declined: true, reason }
+}
+
+/**
+ * Whether the child can start in `cwd`: an absolute path to a directory this process may
+ * enter (spawn changes into it before it drops to other credentials). A removed directory
+ * fails here; a child left in one would answer otherwise (dash's "getcwd() failed", globbing
+ * that sees no `.` and `..`).
+ */
+function usableCwd(cwd: string): boolean {
+  if (cwd[0] !== '/') return false
+  try {
+    fs.accessSync(cwd.endsWith('/') ? cwd + '.' : cwd + '/.', fs.constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function parsed(script: string): List | Unsupported {
@@ -69,20 +86,21 @@ function isDash(shell: string, req: EmulationRequest): boolean {
   return r.kind === 'found' && isSystemBinary(r.real, 'dash')
 }
 
-function runShell(shell: string, script: string, req: EmulationRequest): EmulationResult | Declined {
+/** Runs a `-c` script with dash; `arg0` is the shell's argv[0] (its `$0` and its messages' prefix). */
+function runShell(shell: string, arg0: string, script: string, req: EmulationRequest): EmulationResult | Declined {
   if (script.includes('\0')) return declined('the script contains a NUL byte')
   if (!isDash(shell, req)) return declined(`${shell} is not the system's dash`)
   const list = parsed(script)
   if (list instanceof Unsupported) return declined(`shell: ${list.reason}`)
   shellRun ??= require('./shell/run') as typeof import('./shell/run')
-  const r = shellRun.runScript(list, { arg0: shell, ctx: req.ctx, registry: commandRegistry, ...(req.stdoutIsTTY === undefined ? {} : { stdoutIsTTY: req.stdoutIsTTY }) })
+  const r = shellRun.runScript(list, { arg0, ctx: req.ctx, registry: commandRegistry, ...(req.stdoutIsTTY === undefined ? {} : { stdoutIsTTY: req.stdoutIsTTY }) })
   return r instanceof Unsupported ? declined(`shell: ${r.reason}`) : r
 }
 
 function runExec(file: string, args: readonly string[], req: EmulationRequest): EmulationResult | Declined {
   const { ctx } = req
   // `sh -c script` as a direct exec is the same request as a shell line (`uniq -c FILE` is not).
-  if (args.length === 2 && args[0] === '-c' && isDash(file, req)) return runShell(file, args[1]!, req)
+  if (args.length === 2 && args[0] === '-c' && isDash(file, req)) return runShell(file, req.kind === 'exec' && req.argv0 !== undefined ? req.argv0 : file, args[1]!, req)
   const base = file.slice(file.lastIndexOf('/') + 1)
   if (!commandRegistry.has(base)) return declined(`${base}: not a program the emulator answers`)
   const r = lookupCommand(file, ctx.env.PATH ?? EXECVP_DEFAULT_PATH, ctx.cwd, ctx)
@@ -122,7 +140,8 @@ export function answer(req: EmulationRequest): EmulationResult | Declined {
       if (loaderVarsSet(process.env)) return declined("the loader guard: this process's environment sets a dynamic loader variable")
       liveView ??= (require('./commands/info/view') as typeof import('./commands/info/view')).liveSystemView()
       if (preloadListed(liveView)) return declined(`the loader guard: ${PRELOAD_FILE} exists`)
-      if (req.kind === 'shell') return runShell(req.shell, req.script, req)
+      if (!usableCwd(req.ctx.cwd)) return declined('the working directory is not an absolute path to a directory that can be entered')
+      if (req.kind === 'shell') return runShell(req.shell, req.shell, req.script, req)
       return runExec(req.file, req.args, req)
     })
   } catch (e) {

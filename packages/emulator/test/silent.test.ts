@@ -1,12 +1,15 @@
 import t from 'tap'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { emulate } from '../src/index'
 import type { ChildContext } from '../src/types'
 import { difference, makeTree, runEmulated, runReal } from './harness'
 
 /**
- * The causes of silent wrong answers found by an independent differential fuzz (issue 14), one
- * line each, compared with the real command on this machine. `exact`: must be answered and
+ * The causes of silent wrong answers found by independent differential fuzzes (issue 14; from
+ * section 9 on, the fuzz of issue 13's review), one line each, compared with the real command on this machine. `exact`: must be answered and
  * equal byte for byte; `decline`: must not be answered (the real command runs); `agree`:
  * either, but never different.
  */
@@ -28,6 +31,22 @@ const root = makeTree(
 const env = { ...process.env, LANG: 'C.UTF-8', LC_ALL: undefined, LANGUAGE: undefined, POSIXLY_CORRECT: undefined }
 const ctx: ChildContext = { env, cwd: root, uid: process.getuid!(), gid: process.getgid!() }
 const linked: ChildContext = { ...ctx, env: { ...env, PWD: path.join(root, 'cwdlink') }, cwd: path.join(root, 'cwdlink') }
+
+// git config files a relative path names from the child's cwd, outside any repository (the
+// fixtures are inside this one, whose config the emulator would also have to read).
+const gitRoot = makeTree(fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'aam-silent-git-'))), { 'rel.cfg': '[rel]\n\tx = child-cwd\n', 'relhome/.gitconfig': '[rel]\n\tx = home\n' })
+const gitEnv = { PATH: '/usr/bin:/bin', HOME: gitRoot, LANG: 'C', GIT_CONFIG_NOSYSTEM: '1' }
+t.teardown(() => fs.rmSync(gitRoot, { recursive: true, force: true }))
+const relGlobal: ChildContext = { ...ctx, cwd: gitRoot, env: { ...gitEnv, GIT_CONFIG_GLOBAL: 'rel.cfg' } }
+const relHome: ChildContext = { ...ctx, cwd: gitRoot, env: { ...gitEnv, HOME: 'relhome' } }
+const relXdg: ChildContext = { ...ctx, cwd: gitRoot, env: { ...gitEnv, HOME: '/nonexistent', XDG_CONFIG_HOME: '.' } }
+const posixly: ChildContext = { ...ctx, env: { ...env, POSIXLY_CORRECT: '1' } }
+const posixlyEmpty: ChildContext = { ...ctx, env: { ...env, POSIXLY_CORRECT: '' } }
+
+const LABELS = new Map<ChildContext, string>([
+  [linked, 'cwd: a symlink to d/sub'], [posixly, 'POSIXLY_CORRECT=1'], [posixlyEmpty, 'POSIXLY_CORRECT='],
+  [relGlobal, 'GIT_CONFIG_GLOBAL=rel.cfg'], [relHome, 'HOME=relhome'], [relXdg, 'XDG_CONFIG_HOME=.'],
+])
 
 const CASES: Record<string, readonly (readonly [string, Expect] | readonly [string, Expect, ChildContext])[]> = {
   '1. paths resolve like the kernel': [
@@ -78,13 +97,64 @@ const CASES: Record<string, readonly (readonly [string, Expect] | readonly [stri
     ['echo 1\n\n`nosuch2`; echo $?', 'exact'], ['true\necho "`nosuch`"', 'exact'], ['true\necho $(nosuch)', 'exact'],
     ['true\nx=`nosuch`', 'exact'],
   ],
+  '9. a redirection error on a special builtin ends the shell': [
+    [': <nosuch; echo after', 'exact'], ['exit 1 <nosuch || echo x', 'exact'], ['export A=1 <nosuch; echo after $A', 'exact'],
+    ['unset X <nosuch; echo after', 'exact'], ['set -u <nosuch; echo after', 'exact'], ['(: <nosuch; echo in); echo out $?', 'exact'],
+    ['echo $(: <nosuch; echo in) out', 'exact'], ['{ : <nosuch; echo in; }; echo out', 'exact'], [': 2>/dev/null <nosuch; echo after', 'exact'],
+    ['true <nosuch; echo after $?', 'exact'], ['<nosuch; echo after $?', 'exact'], ['cat <nosuch; echo after $?', 'exact'],
+  ],
+  '10. a group around one subshell: its redirections replace the subshell\'s': [
+    ['{ ( echo a ) >/dev/null; } 2>/dev/null', 'exact'], ['{ ( echo a ) >/dev/null; }', 'exact'],
+    ['{ { ( echo a ) >/dev/null; } >/dev/null; } 2>/dev/null', 'exact'], ['{ ( echo a >&2 ) 2>/dev/null; } >/dev/null', 'exact'],
+    ['{ ( nosuch ) 2>/dev/null; } >/dev/null', 'exact'], ['{ ! ( echo a ) >/dev/null; } 2>/dev/null', 'exact'],
+    ['{ ( echo a ) >/dev/null && true; } 2>/dev/null', 'exact'], ['( ( echo a ) >/dev/null ) 2>/dev/null', 'exact'],
+    ['{ ( echo a ) >/dev/null; } 2>/dev/null | cat', 'exact'], ['echo $({ ( echo a ) >/dev/null; } 2>/dev/null)', 'exact'],
+  ],
+  '11. $@ and $* with an operator, the \\e escape': [
+    ['echo ${@-x} ${*-x} ${@+y} ${*+y}', 'agree'], ['echo ${@:-a} ${*:+b}', 'agree'], ['echo ${#@} ${#*}', 'agree'],
+    ["echo '\\e|\\E'", 'exact'], ["printf '\\e|\\E|%b' '\\e\\E'", 'exact'],
+  ],
+  '12. locale under POSIXLY_CORRECT, git config paths relative to the child': [
+    ['locale', 'exact', posixly], ['locale', 'exact', posixlyEmpty], ['locale', 'exact'],
+    ['git config rel.x; echo $?', 'agree', relGlobal], ['git config --global rel.x; echo $?', 'agree', relGlobal],
+    ['git config rel.x; echo $?', 'agree', relHome], ['git config --global rel.x; echo $?', 'agree', relXdg],
+  ],
+  '13. field splitting: each expansion is split on its own': [
+    ["IFS=': '; x='a '; y=':b'; printf '[%s]' $x$y", 'exact'], ["IFS=': '; x='a '; printf '[%s]' $x$(echo :b)", 'exact'],
+    ["IFS=': '; x='a '; printf '[%s]' ${x}${z:-:b}", 'exact'], ["x='a '; y=' b'; printf '[%s]' $x$y", 'exact'],
+    ["IFS=:; x='a:'; y=':b'; printf '[%s]' $x$y", 'exact'], ["IFS=': '; x='a  '; y=' :b'; printf '[%s]' $x$y", 'exact'],
+  ],
 }
+
+t.test('14. `sh -c` as a direct exec: $0 and the messages take argv[0]', (tt) => {
+  const args = ['-c', 'echo $0; nosuch']
+  for (const [file, argv0] of [['/bin/sh', 'sh'], ['/bin/sh', '/bin/sh'], ['/bin/sh', 'other-name']] as const) {
+    const emu = emulate({ kind: 'exec', file, args, argv0, ctx })
+    const real = spawnSync(file, args, { argv0, cwd: ctx.cwd, env: ctx.env as NodeJS.ProcessEnv, input: '' })
+    if (emu === null) tt.fail(`not answered: ${file} as ${argv0}`)
+    else tt.equal(difference({ stdout: real.stdout, stderr: real.stderr, status: real.status }, emu), null, `${file} as ${argv0}`)
+  }
+  tt.end()
+})
+
+t.test('15. a working directory the child cannot start in is declined', (tt) => {
+  const gone = fs.mkdtempSync(path.join(root, 'gone-'))
+  fs.rmdirSync(gone)
+  const file = path.join(root, 'f1')
+  for (const [what, cwd] of [['removed', gone], ['relative', 'd'], ['a file', file], ['missing parent', path.join(gone, 'x')]] as const) {
+    for (const script of ['uname -s', 'echo .* ../*', 'cat f1']) {
+      tt.equal(runEmulated(script, { ...ctx, cwd }), null, `${what} cwd: ${script}`)
+    }
+    tt.equal(emulate({ kind: 'exec', file: 'uname', args: ['-s'], ctx: { ...ctx, cwd } }), null, `${what} cwd: exec uname -s`)
+  }
+  tt.end()
+})
 
 for (const [title, cases] of Object.entries(CASES)) {
   t.test(title, (tt) => {
     for (const [script, expect, c] of cases) {
       const cx = c ?? ctx
-      const where = c === linked ? ' (cwd: a symlink to d/sub)' : ''
+      const where = c === undefined ? '' : ` (${LABELS.get(c) ?? 'another context'})`
       const emu = runEmulated(script, cx)
       if (emu === null) {
         if (expect === 'exact') tt.fail(`not answered: ${JSON.stringify(script)}${where}`)

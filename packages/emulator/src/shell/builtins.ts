@@ -13,6 +13,16 @@ export const DASH_BUILTINS: ReadonlySet<string> = new Set([
   'unalias', 'unset', 'wait',
 ])
 
+/**
+ * dash's special builtins (`type NAME` says "special shell builtin"): their prefix assignments
+ * stay set, and a redirection error on one ends the shell (status 2), where on any other
+ * command it only fails that command.
+ */
+export const DASH_SPECIAL_BUILTINS: ReadonlySet<string> = new Set([
+  '.', ':', 'break', 'continue', 'eval', 'exec', 'exit', 'export', 'local', 'readonly', 'return', 'set', 'shift', 'times',
+  'trap', 'unset',
+])
+
 /** dash's reserved words. */
 export const DASH_KEYWORDS: ReadonlySet<string> = new Set([
   '!', '{', '}', 'case', 'do', 'done', 'elif', 'else', 'esac', 'fi', 'for', 'if', 'in', 'then', 'until', 'while',

@@ -47,12 +47,10 @@ function appendExpansion(b: Buf, text: string, quoted: boolean): void {
   if (text === '') return
   const start = b.s.length
   b.s += text
-  const n = b.regions.length
-  if (n > 0 && b.regions[n - 1] === start) {
-    b.regions[n - 1] = b.s.length
-  } else {
-    b.regions.push(start, b.s.length)
-  }
+  // One region per expansion, adjacent or not: dash splits each separately, so IFS white space
+  // ending one does not absorb an IFS character that starts the next (`$x$y` with x='a ',
+  // y=':b' and IFS=': ' gives a, '' and b).
+  b.regions.push(start, b.s.length)
 }
 
 /** Strips trailing newlines and NUL bytes, as dash does for `$(…)`. */
@@ -95,6 +93,8 @@ function expandParts(parts: readonly Part[], host: ExpandHost, b: Buf): void {
 
 function expandParam(p: Extract<Part, { k: 'param' }>, host: ExpandHost, b: Buf): void {
   if ((p.name === '@' || p.name === '*') && p.quoted) bail('quoted $@ / $* inside a word')
+  // dash counts $@ and $* as set with no positional parameters (`${@-x}` is empty, `${@+y}` is y).
+  if ((p.name === '@' || p.name === '*') && p.op !== '') bail(`\${${p.name}${p.op}…}`)
   const value = host.param(p.name)
   switch (p.op) {
     case '':

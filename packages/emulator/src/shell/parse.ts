@@ -192,7 +192,14 @@ export class Parser {
       const body = this.parseList(BRACE)
       const close = this.next()
       if (close.t !== 'word' || close.raw !== '}' || body.length === 0) bail('syntax: group')
-      return { kind: 'group', body, redirs: this.parseTrailingRedirs() }
+      const redirs = this.parseTrailingRedirs()
+      // dash keeps no node for a group: when its body is one subshell, the group's redirections
+      // replace the subshell's own (`{ ( echo a ) >/dev/null; } 2>&1` prints a). Read mode keeps
+      // both, so that every word either could expand is seen.
+      const only = body.length === 1 && body[0]!.tail.length === 0 ? body[0]!.head : null
+      const sub = only !== null && !only.bang && only.cmds.length === 1 ? only.cmds[0]! : null
+      if (!this.read && redirs.length > 0 && sub !== null && sub.kind === 'subshell') return { kind: 'subshell', body: sub.body, redirs }
+      return { kind: 'group', body, redirs }
     }
     if (t.t === 'word' && t.raw !== null) {
       if (this.read) {

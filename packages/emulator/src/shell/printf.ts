@@ -4,8 +4,9 @@
  */
 import { bail } from './bail'
 
+/** The C escapes of dash's echo, printf formats and `%b` (dash 0.5.12 has `\e`, not `\E`). */
 const SIMPLE_ESCAPES: Record<string, string> = {
-  '\\': '\\', a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v',
+  '\\': '\\', a: '\x07', b: '\b', e: '\x1b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v',
 }
 
 function isOctal(c: string | undefined): boolean {

@@ -13,7 +13,7 @@ import { walkPath } from '../path'
 import { type CommandRegistry, dispatch } from '../commands'
 import type { AndOr, Command, List, Pipeline, Redir, SimpleCommand } from './ast'
 import { ExitUnwind, Unsupported, bail } from './bail'
-import { DASH_BUILTINS, DASH_KEYWORDS } from './builtins'
+import { DASH_BUILTINS, DASH_KEYWORDS, DASH_SPECIAL_BUILTINS } from './builtins'
 import { bytesToUtf8, toFsPath, utf8ToBytes } from '../bytes'
 import { expandToString, expandWord } from './expand'
 import type { ExpandHost } from './expand'
@@ -80,8 +80,6 @@ function drainsInput(name: string, args: readonly string[]): boolean {
   }
 }
 
-/** dash's builtins: the ones we run, and the rest (which make the line unsupported). */
-const SPECIAL_BUILTINS = new Set([':', 'export', 'unset', 'exit'])
 /** Shell variables we refuse to read: their dash values are not derivable exactly here. */
 const OPAQUE_PARAMS = new Set(['$', '!', '-', 'LINENO', 'PPID', 'PS1', 'PS2', 'PS4', 'OPTIND', 'PWD', 'OLDPWD'])
 
@@ -334,6 +332,8 @@ class Shell implements ExpandHost {
     const fds = cmd.redirs.length > 0 ? this.redirect(cmd.redirs, outerFds, cmd.line) : outerFds
     if (fds === null) {
       this.status = 2
+      // A special builtin's redirection error ends the (sub)shell; `: <nofile; echo x` prints no x.
+      if (argv.length > 0 && DASH_SPECIAL_BUILTINS.has(argv[0]!)) throw new ExitUnwind(2)
       return
     }
     this.fds = fds
@@ -347,7 +347,7 @@ class Shell implements ExpandHost {
       }
       const name = argv[0]!
       if (DASH_BUILTINS.has(name)) {
-        if (SPECIAL_BUILTINS.has(name)) for (const [k, v] of assigns) this.setVar(k, v)
+        if (DASH_SPECIAL_BUILTINS.has(name)) for (const [k, v] of assigns) this.setVar(k, v)
         this.status = this.builtin(name, argv, fds, assigns.length > 0)
         return
       }

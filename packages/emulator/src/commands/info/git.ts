@@ -201,7 +201,17 @@ function fsPath(p: string): string | Buffer {
 }
 
 /** A config file's bytes; null when it does not exist (git skips it). */
+/**
+ * A config file's path must be absolute: git resolves a relative one (GIT_CONFIG_GLOBAL=rel,
+ * a relative HOME or XDG_CONFIG_HOME) against its own cwd, which setup may have moved to the
+ * work tree's top; never against this process's cwd.
+ */
+function absolute(p: string): string {
+  return p[0] === '/' ? p : decline()
+}
+
 function readConfig(p: string): string | null {
+  absolute(p)
   let st: fs.Stats | undefined
   try {
     st = fs.statSync(fsPath(p), { throwIfNoEntry: false })
@@ -279,6 +289,7 @@ function globalPaths(env: Env): { user: string; xdg: string | null } {
 }
 
 function readable(p: string): boolean {
+  absolute(p)
   try {
     fs.accessSync(fsPath(p), fs.constants.R_OK)
     return true

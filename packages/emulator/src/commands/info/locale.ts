@@ -30,12 +30,15 @@ export function printAssignment(name: string, value: string, dquote: boolean): s
   return dquote ? `${name}="${body}"\n` : `${name}=${body}\n`
 }
 
-/** The variable listing (show_locale_vars plus Debian's LANGUAGE line). */
+/**
+ * The variable listing (show_locale_vars plus Debian's LANGUAGE line, which it leaves out when
+ * POSIXLY_CORRECT is in the environment, even empty).
+ */
 export function localeVariables(env: ChildContext['env']): string {
   const lcall = env['LC_ALL'] ?? ''
   const lang = env['LANG'] ?? ''
   let out = printAssignment('LANG', lang, false)
-  out += 'LANGUAGE=' + (env['LANGUAGE'] ?? '') + '\n'
+  if (env['POSIXLY_CORRECT'] === undefined) out += 'LANGUAGE=' + (env['LANGUAGE'] ?? '') + '\n'
   for (const cat of LOCALE_CATEGORIES) {
     const val = env[cat]
     if (lcall !== '' || val === undefined) out += printAssignment(cat, lcall !== '' ? lcall : lang !== '' ? lang : 'POSIX', true)
