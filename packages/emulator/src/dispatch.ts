@@ -9,7 +9,7 @@ import type { EmulatedCommand, EmulationRequest, EmulationResult } from './types
 import { commandRegistry, dispatch } from './commands'
 import { PRELOAD_FILE, loaderVarsSet, preloadListed } from './commands/info/env-guard'
 import { inRequest } from './request'
-import { EXECVP_DEFAULT_PATH, isSystemBinary, lookupCommand } from './resolve'
+import { EXECVP_DEFAULT_PATH, hasDotDot, isSystemBinary, lookupCommand } from './resolve'
 import type { List } from './shell/ast'
 import { Unsupported } from './shell/bail'
 
@@ -38,13 +38,13 @@ function declined(reason: string): Declined {
 }
 
 /**
- * Whether the child can start in `cwd`: an absolute path to a directory this process may
- * enter (spawn changes into it before it drops to other credentials). A removed directory
+ * Whether the child can start in `cwd`: an absolute path without `..` (which the kernel
+ * takes after symlinks, not as text) to a directory this process may enter (spawn changes into it before it drops to other credentials). A removed directory
  * fails here; a child left in one would answer otherwise (dash's "getcwd() failed", globbing
  * that sees no `.` and `..`).
  */
 function usableCwd(cwd: string): boolean {
-  if (cwd[0] !== '/') return false
+  if (cwd[0] !== '/' || hasDotDot(cwd)) return false
   try {
     fs.accessSync(cwd.endsWith('/') ? cwd + '.' : cwd + '/.', fs.constants.X_OK)
     return true

@@ -53,6 +53,15 @@ const cache = new Map<string, Entry>()
 const MISSING: Lookup = { kind: 'missing' }
 const UNCLEAR: Lookup = { kind: 'unclear' }
 
+/**
+ * Whether a path has a `..` component. The kernel takes `..` from where the walk has got to,
+ * after any symlink before it (`/bin/..` is `/usr` when /bin links to usr/bin), so such a path
+ * cannot be resolved as text (`path.resolve` would give `/`).
+ */
+export function hasDotDot(p: string): boolean {
+  return /(^|\/)\.\.(\/|$)/.test(p)
+}
+
 type Probe = 'absent' | 'runnable' | 'other'
 
 /**
@@ -193,6 +202,8 @@ function realpathOf(p: string): string | null {
  * ones, meaning the current directory) are taken relative to `cwd`.
  */
 export function lookupInPath(name: string, searchPath: string, cwd: string, creds: Credentials): Lookup {
+  // A `..` in an entry (or the name) goes through symlinks as the kernel walks them: not modelled.
+  if (hasDotDot(name) || (searchPath.includes('..') && searchPath.split(':').some(hasDotDot))) return UNCLEAR
   const relative = searchPath === '' || /(^|:)(?!\/)/.test(searchPath)
   const key = relative ? `${searchPath}\0${name}\0${cwd}` : `${searchPath}\0${name}`
   let e = cache.get(key)
@@ -250,6 +261,7 @@ const fileCache = new Map<string, FileEntry>()
 
 /** A path with a slash (relative to `cwd`): what runs if it is executed. */
 export function lookupFile(file: string, cwd: string, creds: Credentials): Lookup {
+  if (hasDotDot(file)) return UNCLEAR
   const abs = path.resolve(cwd, file)
   const { state, st } = probe(abs, creds)
   if (state === 'absent') return MISSING
@@ -285,13 +297,36 @@ export function lookupCommand(file: string, searchPath: string, cwd: string, cre
 export function execvpTarget(word: string, searchPath: string, cwd: string, creds: Credentials): string | undefined | null {
   const candidates = word.includes('/') ? [word] : searchPath.split(':').map((dir) => (dir === '' ? word : `${dir}/${word}`))
   for (const c of candidates) {
-    const abs = path.resolve(cwd, c)
+    const abs = hasDotDot(c) ? physicalPath(cwd, c) : path.resolve(cwd, c)
+    if (abs === null) return null
+    // A directory part that does not exist or cannot be searched: execvp passes over it.
+    if (abs === undefined) continue
     // Not a regular file, out of reach, or no x for these ids: execvp passes over it.
     const ok = testExecutableFile(abs, creds)
     if (ok === undefined) return null
     if (ok) return abs
   }
   return undefined
+}
+
+/**
+ * `c` (relative to `cwd`) with its directory part resolved as the kernel walks it (realpath:
+ * symlinks first, then `..`): undefined when that part does not exist or cannot be searched
+ * (execvp's ENOENT, ENOTDIR, EACCES: it goes on to the next candidate), null for any other
+ * error (execvp would stop there).
+ */
+function physicalPath(cwd: string, c: string): string | undefined | null {
+  const full = c[0] === '/' ? c : `${cwd}/${c}`
+  const slash = full.lastIndexOf('/')
+  const base = full.slice(slash + 1)
+  let dir: string
+  try {
+    dir = fs.realpathSync.native(full.slice(0, slash) || '/')
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' ? undefined : null
+  }
+  return dir === '/' ? `/${base}` : `${dir}/${base}`
 }
 
 /**

@@ -147,6 +147,34 @@ t.test('execvpTarget: what a child with these ids would run (compared with real 
   t.end()
 })
 
+t.test('a `..` after a symlink: the kernel goes up from the link\'s target, not by erasing text', (t) => {
+  const os = require('node:os') as typeof import('node:os')
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'aam-dotdot-')))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  // link -> real/sub: link/.. is real (the kernel), not root (the text).
+  fs.mkdirSync(path.join(root, 'real', 'sub'), { recursive: true })
+  fs.symlinkSync('real/sub', path.join(root, 'link'))
+  exe(path.join(root, 'real', 'bin', 'tool'), '#!/bin/sh\necho real\n')
+  exe(path.join(root, 'bin', 'tool'), '#!/bin/sh\necho lexical\n')
+  exe(path.join(root, 'later', 'tool'), '#!/bin/sh\necho later\n')
+  const creds = { uid, gid }
+  const run = (file: string, PATH: string) => spawnSync(file, [], { env: { PATH }, cwd: root, encoding: 'utf8' }).stdout
+  // execvpTarget (the policy's resolver): the file the kernel runs.
+  for (const PATH of [`${root}/link/../bin`, 'link/../bin', `${root}/link/../nosuch:${root}/later`, `${root}/link/../../bin:${root}/later`]) {
+    const target = execvpTarget('tool', PATH, root, creds)
+    const ran = run('tool', PATH)
+    t.equal(target === undefined || target === null ? '' : spawnSync(target, [], { encoding: 'utf8' }).stdout, ran, `PATH=${PATH}: ${ran.trim()}`)
+  }
+  const target = execvpTarget('link/../bin/tool', '', root, creds)
+  t.equal(target === undefined || target === null ? '' : spawnSync(target, [], { encoding: 'utf8' }).stdout, run('link/../bin/tool', ''), 'a path with a slash')
+  // The emulator's lookups decline such paths (unclear), never answer from the text.
+  t.same(lookupInPath('tool', `${root}/link/../bin`, root, creds), { kind: 'unclear' })
+  t.same(lookupInPath('tool', `${root}/later:x/../y`, root, creds), { kind: 'unclear' })
+  t.same(lookupCommand(`${root}/link/../bin/tool`, '', root, creds), { kind: 'unclear' })
+  t.same(lookupCommand('link/../bin/tool', '', root, creds), { kind: 'unclear' })
+  t.end()
+})
+
 t.test('pathElements: PATH as debianutils which splits it', async (t) => {
   t.same(pathElements('/a:/b'), ['/a', '/b'])
   t.same(pathElements('/a:'), ['/a', ''], 'a trailing colon is the working directory')

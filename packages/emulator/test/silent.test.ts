@@ -41,11 +41,13 @@ const relGlobal: ChildContext = { ...ctx, cwd: gitRoot, env: { ...gitEnv, GIT_CO
 const relHome: ChildContext = { ...ctx, cwd: gitRoot, env: { ...gitEnv, HOME: 'relhome' } }
 const relXdg: ChildContext = { ...ctx, cwd: gitRoot, env: { ...gitEnv, HOME: '/nonexistent', XDG_CONFIG_HOME: '.' } }
 const posixly: ChildContext = { ...ctx, env: { ...env, POSIXLY_CORRECT: '1' } }
+// /bin -> usr/bin on this system: /bin/../usr/bin is /usr/usr/bin to the kernel (absent).
+const dotdotPath: ChildContext = { ...ctx, env: { ...env, PATH: '/bin/../usr/bin' } }
 const posixlyEmpty: ChildContext = { ...ctx, env: { ...env, POSIXLY_CORRECT: '' } }
 
 const LABELS = new Map<ChildContext, string>([
   [linked, 'cwd: a symlink to d/sub'], [posixly, 'POSIXLY_CORRECT=1'], [posixlyEmpty, 'POSIXLY_CORRECT='],
-  [relGlobal, 'GIT_CONFIG_GLOBAL=rel.cfg'], [relHome, 'HOME=relhome'], [relXdg, 'XDG_CONFIG_HOME=.'],
+  [relGlobal, 'GIT_CONFIG_GLOBAL=rel.cfg'], [dotdotPath, 'PATH=/bin/../usr/bin'], [relHome, 'HOME=relhome'], [relXdg, 'DG_CONFIG_HOME=.'],
 ])
 
 const CASES: Record<string, readonly (readonly [string, Expect] | readonly [string, Expect, ChildContext])[]> = {
@@ -119,14 +121,25 @@ const CASES: Record<string, readonly (readonly [string, Expect] | readonly [stri
     ['git config rel.x; echo $?', 'agree', relGlobal], ['git config --global rel.x; echo $?', 'agree', relGlobal],
     ['git config rel.x; echo $?', 'agree', relHome], ['git config --global rel.x; echo $?', 'agree', relXdg],
   ],
-  '13. field splitting: each expansion is split on its own': [
+  '13. grep and cut edge forms, sed brackets': [
+    ["grep -cv '' f1", 'agree'], ["grep -v '' nosuch", 'agree'], ["grep -c -v -e '' -e '' f1 f2", 'agree'], ["grep -vc '\n' f1", 'agree'],
+    ["grep -vc -e '' -e a f1", 'exact'], ["grep -vcx '' f1", 'exact'], ["grep -c '' f1", 'exact'],
+    ["grep '$|*' f1", 'agree'], ["grep -c '$)*' f1", 'agree'], ["grep -c '$\\|\\{0,1\\}' f1", 'agree'], ["grep 'a$' f1", 'exact'], ["grep -c '$|' f1", 'agree'],
+    ["cut -d '\n' -f2 f1", 'agree'], ["printf 'a\\nb\\nc' | cut -d '\n' -f2-", 'agree'], ["cut -d ' ' -f2 f1", 'exact'],
+    ["sed 's/[\\/]/X/g' f1", 'agree'], ["sed 's,[\\,],X,g' f1", 'agree'], ["sed 's:[[\\:alpha\\:]]::' f1", 'agree'], ["sed 's/[/x/gg' f1", 'agree'],
+    ["sed 's/[0-9]/X/g' f1", 'exact'], ["sed 's/[]a]/X/g' f1", 'exact'], ["sed 's/[^a-c]/X/' f1", 'exact'], ["sed -n '/[[:digit:]]/p' f1", 'exact'],
+  ],
+  '14. `..` in PATH or a command path goes through symlinks': [
+    ['cat f1', 'agree', dotdotPath], ['/bin/../usr/bin/cat f1', 'agree'], ['command -v cat', 'agree', dotdotPath], ['nosuch-cmd', 'agree', dotdotPath],
+  ],
+  '15. field splitting: each expansion is split on its own': [
     ["IFS=': '; x='a '; y=':b'; printf '[%s]' $x$y", 'exact'], ["IFS=': '; x='a '; printf '[%s]' $x$(echo :b)", 'exact'],
     ["IFS=': '; x='a '; printf '[%s]' ${x}${z:-:b}", 'exact'], ["x='a '; y=' b'; printf '[%s]' $x$y", 'exact'],
     ["IFS=:; x='a:'; y=':b'; printf '[%s]' $x$y", 'exact'], ["IFS=': '; x='a  '; y=' :b'; printf '[%s]' $x$y", 'exact'],
   ],
 }
 
-t.test('14. `sh -c` as a direct exec: $0 and the messages take argv[0]', (tt) => {
+t.test('16. `sh -c` as a direct exec: $0 and the messages take argv[0]', (tt) => {
   const args = ['-c', 'echo $0; nosuch']
   for (const [file, argv0] of [['/bin/sh', 'sh'], ['/bin/sh', '/bin/sh'], ['/bin/sh', 'other-name']] as const) {
     const emu = emulate({ kind: 'exec', file, args, argv0, ctx })
@@ -137,11 +150,11 @@ t.test('14. `sh -c` as a direct exec: $0 and the messages take argv[0]', (tt) =>
   tt.end()
 })
 
-t.test('15. a working directory the child cannot start in is declined', (tt) => {
+t.test('17. a working directory the child cannot start in is declined', (tt) => {
   const gone = fs.mkdtempSync(path.join(root, 'gone-'))
   fs.rmdirSync(gone)
   const file = path.join(root, 'f1')
-  for (const [what, cwd] of [['removed', gone], ['relative', 'd'], ['a file', file], ['missing parent', path.join(gone, 'x')]] as const) {
+  for (const [what, cwd] of [['removed', gone], ['relative', 'd'], ['a file', file], ['missing parent', path.join(gone, 'x')], ['a `..` after a symlink', path.join(root, 'cwdlink') + '/..']] as const) {
     for (const script of ['uname -s', 'echo .* ../*', 'cat f1']) {
       tt.equal(runEmulated(script, { ...ctx, cwd }), null, `${what} cwd: ${script}`)
     }

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs'
-import * as path from 'node:path'
 import type { EmulationResult } from '@apparmor-monkeys/emulator'
 import { type SpawnCall, idsOf, stdoutIsTTY } from './call'
 import { emulatedPid, uvErrno, writeToFd } from './emulated'
@@ -52,13 +51,18 @@ export function syncCall(options: SyncSpawnOptions): SpawnCall {
   return { api: 'spawnSync', file: options.file, argv: options.args, env: options.envPairs ?? process.env, cwd: options.cwd, stdoutIsTTY: stdoutIsTTY(options.stdio[1]), ...idsOf(options) }
 }
 
-/** A directory the child could chdir into (real spawns fail with ENOENT/EACCES otherwise). */
+/**
+ * A directory the child could chdir into (real spawns fail with ENOENT/EACCES otherwise), named
+ * without `..`: the kernel takes `..` after the symlinks before it (`link/..` is the parent of
+ * the link's target), where the emulator's view of the cwd (path.resolve) would erase it as text.
+ */
 export function usableCwd(cwd: string | null | undefined): boolean {
   if (cwd === undefined || cwd === null) return true
+  if (/(^|\/)\.\.(\/|$)/.test(cwd)) return false
   try {
-    const dir = path.resolve(cwd)
-    fs.accessSync(dir, fs.constants.X_OK)
-    return fs.statSync(dir).isDirectory()
+    // As the child's chdir sees it: a relative cwd is taken from this process's.
+    fs.accessSync(cwd, fs.constants.X_OK)
+    return fs.statSync(cwd).isDirectory()
   } catch {
     return false
   }

@@ -14,5 +14,7 @@ t.test('the default emulator: same results as the real commands, answered in pro
   t.equal(decided['getconf GNU_LIBC_VERSION 2>&1 || true; ldd --version 2>&1 || true'], 'emulate', "detect-libc's line, through exec()")
   t.equal(decided['getconf PAGESIZE'], 'emulate')
   t.equal(decided['echo oops >&2; exit 4'], 'emulate')
-  t.equal(r.decisions.length, 7)
+  t.equal(decided['cat which.txt'], 'passthrough', 'a cwd with `..` after a symlink reaches the kernel')
+  t.match(r.real['dotdotCwd'], { returned: 'physical\n' })
+  t.equal(r.decisions.length, 8)
 })

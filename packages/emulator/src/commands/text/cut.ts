@@ -55,7 +55,8 @@ export const cut: EmulatedCommand = {
         onlyDelimited = true
       } else if (key === 'd') {
         const d = utf8ToBytes(value!)
-        if (d.length !== 1) return null
+        // A newline delimiter makes GNU cut read the whole input as one record of line fields.
+        if (d.length !== 1 || d === '\n') return null
         delim = d
       } else if (key === 'b' || key === 'c' || key === 'f') {
         if (mode !== null) return null

@@ -163,6 +163,9 @@ function runGrep(prog: 'grep' | 'egrep', args: readonly string[], io: CommandIO)
   if (o === null) return null
   // Debian's egrep runs grep: the message carries grep's name.
   if ('conflict' in o) return result('', 'grep: conflicting matchers specified\n', 2)
+  // grep exits 1 at once, printing nothing and opening no file (not even for -c), when its
+  // only pattern is empty and inverted without -x or -w.
+  if (o.invert && !o.lineRegexp && o.patterns!.every((p) => p.split('\n').every((x) => x === ''))) return null
   const re = compile(o)
   if (re === null) return null
   const files = o.files.length === 0 ? ['-'] : o.files

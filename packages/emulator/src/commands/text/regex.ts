@@ -222,6 +222,10 @@ export function translateRegex(p: string, o: RegexOptions & { readonly icase: bo
         out += '$'
         last = 'anchor'
       } else {
+        // grep's dfa lexer takes a `$` just before a plain `|` or `)` for an anchor in a BRE
+        // too (glibc's regex, which sed uses, takes it literally): `grep '$|*'` matches every
+        // line. Not modelled for grep.
+        if (o.dialect === 'grep' && (rest[0] === '|' || rest[0] === ')')) return null
         out += '\\$'
         last = 'atom'
       }

@@ -38,6 +38,32 @@ class ScriptReader {
 }
 
 /** Reads up to the unescaped delimiter; `\delim` becomes delim, `\n` a newline (GNU match_slash). */
+/**
+ * The end of a bracket expression that starts at `from` (just after its `[`), or -1 when it is
+ * not one this reader copies as it is: unterminated on its line, or holding a backslash or the
+ * delimiter (GNU sed's match_slash keeps `\<delim>` inside brackets and does not end the
+ * regex at a delimiter there; not modelled).
+ */
+function bracketEnd(s: string, from: number, delim: string): number {
+  let j = from
+  if (s[j] === '^') j++
+  if (s[j] === ']') j++
+  for (;;) {
+    const d = s[j]
+    if (d === undefined || d === '\n' || d === '\\' || d === delim) return -1
+    if (d === ']') return j + 1
+    if (d === '[' && (s[j + 1] === ':' || s[j + 1] === '.' || s[j + 1] === '=')) {
+      const close = s.indexOf(s[j + 1] + ']', j + 2)
+      if (close < 0) return -1
+      const inner = s.slice(j + 2, close)
+      if (inner.includes('\n') || inner.includes('\\') || inner.includes(delim)) return -1
+      j = close + 2
+      continue
+    }
+    j++
+  }
+}
+
 function readDelimited(r: ScriptReader, delim: string, regex: boolean): string | null {
   let out = ''
   for (;;) {
@@ -45,6 +71,13 @@ function readDelimited(r: ScriptReader, delim: string, regex: boolean): string |
     if (c === undefined || c === '\n') return null
     r.i++
     if (c === delim) return out
+    if (regex && c === '[') {
+      const end = bracketEnd(r.s, r.i, delim)
+      if (end < 0) return null
+      out += '[' + r.s.slice(r.i, end)
+      r.i = end
+      continue
+    }
     if (c === '\\') {
       const n = r.s[r.i]
       if (n === undefined) return null
