@@ -38,10 +38,10 @@ function declined(reason: string): Declined {
 }
 
 /**
- * Whether the child can start in `cwd`: an absolute path without `..` (which the kernel
- * takes after symlinks, not as text) to a directory this process may enter (spawn changes into it before it drops to other credentials). A removed directory
- * fails here; a child left in one would answer otherwise (dash's "getcwd() failed", globbing
- * that sees no `.` and `..`).
+ * Whether the child can start in `cwd`: an absolute path without `..` (which the kernel takes
+ * after symlinks, not as text) to a directory this process may enter (spawn changes into it
+ * before it drops to other credentials). A removed directory fails here; a child left in one
+ * would answer otherwise (dash's "getcwd() failed", globbing that sees no `.` and `..`).
  */
 function usableCwd(cwd: string): boolean {
   if (cwd[0] !== '/' || hasDotDot(cwd)) return false

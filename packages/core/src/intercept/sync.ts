@@ -1,5 +1,5 @@
 import * as fs from 'node:fs'
-import type { EmulationResult } from '@apparmor-monkeys/emulator'
+import { type EmulationResult, hasDotDot } from '@apparmor-monkeys/emulator'
 import { type SpawnCall, idsOf, stdoutIsTTY } from './call'
 import { emulatedPid, uvErrno, writeToFd } from './emulated'
 import type { Engine } from './engine'
@@ -58,7 +58,7 @@ export function syncCall(options: SyncSpawnOptions): SpawnCall {
  */
 export function usableCwd(cwd: string | null | undefined): boolean {
   if (cwd === undefined || cwd === null) return true
-  if (/(^|\/)\.\.(\/|$)/.test(cwd)) return false
+  if (hasDotDot(cwd)) return false
   try {
     // As the child's chdir sees it: a relative cwd is taken from this process's.
     fs.accessSync(cwd, fs.constants.X_OK)

@@ -200,7 +200,6 @@ function fsPath(p: string): string | Buffer {
   return /^[\x00-\x7f]*$/.test(p) ? p : Buffer.from(p, 'latin1')
 }
 
-/** A config file's bytes; null when it does not exist (git skips it). */
 /**
  * A config file's path must be absolute: git resolves a relative one (GIT_CONFIG_GLOBAL=rel,
  * a relative HOME or XDG_CONFIG_HOME) against its own cwd, which setup may have moved to the
@@ -210,6 +209,7 @@ function absolute(p: string): string {
   return p[0] === '/' ? p : decline()
 }
 
+/** A config file's bytes; null when it does not exist (git skips it). */
 function readConfig(p: string): string | null {
   absolute(p)
   let st: fs.Stats | undefined

@@ -37,7 +37,6 @@ class ScriptReader {
   }
 }
 
-/** Reads up to the unescaped delimiter; `\delim` becomes delim, `\n` a newline (GNU match_slash). */
 /**
  * The end of a bracket expression that starts at `from` (just after its `[`), or -1 when it is
  * not one this reader copies as it is: unterminated on its line, or holding a backslash or the
@@ -64,6 +63,10 @@ function bracketEnd(s: string, from: number, delim: string): number {
   }
 }
 
+/**
+ * Reads up to the unescaped delimiter; `\delim` becomes delim, `\n` a newline (GNU match_slash).
+ * In a regex, a bracket expression is copied as it is (see bracketEnd).
+ */
 function readDelimited(r: ScriptReader, delim: string, regex: boolean): string | null {
   let out = ''
   for (;;) {
