@@ -8,6 +8,7 @@ import * as fs from 'node:fs'
 import type { EmulatedCommand, EmulationRequest, EmulationResult } from './types'
 import { commandRegistry, dispatch } from './commands'
 import { PRELOAD_FILE, loaderVarsSet, preloadListed } from './commands/info/env-guard'
+import { withinExecLimits } from './exec-limits'
 import { inRequest } from './request'
 import { EXECVP_DEFAULT_PATH, hasDotDot, isSystemBinary, lookupCommand } from './resolve'
 import type { List } from './shell/ast'
@@ -141,6 +142,8 @@ export function answer(req: EmulationRequest): EmulationResult | Declined {
       liveView ??= (require('./commands/info/view') as typeof import('./commands/info/view')).liveSystemView()
       if (preloadListed(liveView)) return declined(`the loader guard: ${PRELOAD_FILE} exists`)
       if (!usableCwd(req.ctx.cwd)) return declined('the working directory is not an absolute path to a directory that can be entered')
+      const argv = req.kind === 'shell' ? [req.shell, '-c', req.script] : [req.argv0 ?? req.file, ...req.args]
+      if (!withinExecLimits(argv, req.ctx.env)) return declined('the arguments and environment may exceed what exec accepts (E2BIG)')
       if (req.kind === 'shell') return runShell(req.shell, req.shell, req.script, req)
       return runExec(req.file, req.args, req)
     })

@@ -6,7 +6,7 @@ import type { Engine } from './engine'
 import type { Emulability } from './policy'
 import { type AsyncRequest, describeCall, readAsyncCall } from './compat'
 import { reportFailOpen } from './diagnostics'
-import { usableCwd } from './sync'
+import { openFd, usableCwd } from './sync'
 
 /**
  * The asynchronous funnel: `Process.prototype.spawn` (process_wrap), the native call that
@@ -89,8 +89,9 @@ function isPlainPipe(s: AsyncStdio): boolean {
 export function asyncEmulability(handle: ProcessHandle, options: AsyncSpawnOptions): Emulability {
   if (options.detached === true || options.uid != null || options.gid != null) return false
   if (options.args[0] !== options.file || ownerOf(handle) === undefined || !usableCwd(options.cwd)) return false
-  // Pipes (stdin: writes are accepted and discarded), /dev/null, and inherited fds for 0-2.
-  return options.stdio.every((s, i) => s.type === 'ignore' || isPlainPipe(s) || ((s.type === 'inherit' || s.type === 'fd') && i < 3))
+  // Pipes for 0-2 (stdin: writes are accepted and discarded; a write to an extra pipe would
+  // fail otherwise than on a real one), /dev/null, and open inherited fds for 0-2.
+  return options.stdio.every((s, i) => s.type === 'ignore' || (i < 3 && (isPlainPipe(s) || ((s.type === 'inherit' || s.type === 'fd') && openFd(s.fd)))))
 }
 
 let net: typeof import('node:net') | undefined

@@ -4,7 +4,7 @@ import type { EmulationResult } from '@apparmor-monkeys/emulator'
 import { type EnvObject, type SpawnCall, idsOf, stdoutIsTTY } from './call'
 import type { Engine } from './engine'
 import type { Verdict } from './policy'
-import { type RawSyncResult, type SyncSpawnOptions, type SyncStdio, deniedSyncResult, emulatedSyncResult, syncEmulability } from './sync'
+import { type RawSyncResult, type SyncSpawnOptions, type SyncStdio, deniedSyncResult, emulatedSyncResult, openFd, syncEmulability } from './sync'
 
 /**
  * The API layer of the synchronous calls: `spawnSync`, `execSync` and `execFileSync` of the
@@ -76,8 +76,20 @@ const optionalString = (v: unknown): boolean => isNullish(v) || (typeof v === 's
 const validSignal = (v: unknown): boolean =>
   isNullish(v) || (typeof v === 'string' && Object.hasOwn(signals(), v)) || (typeof v === 'number' && Object.values(signals()).includes(v))
 
+/**
+ * An options object read here exactly as Node reads it: undefined, or a plain object (its
+ * prototype Object.prototype or null) of data properties. Node works from a spread copy (own
+ * properties only, each getter run once); an inherited option or a getter would be read
+ * differently here, or twice, so such calls go to Node's original untouched.
+ */
 function isPlainOptions(value: unknown): value is Opts | undefined {
-  return value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value))
+  if (value === undefined) return true
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return false
+  const descriptors = Object.getOwnPropertyDescriptors(value)
+  for (const key in descriptors) if (!('value' in descriptors[key]!)) return false
+  return true
 }
 
 function stdioEntries(stdio: unknown, input: Buffer | undefined): SyncStdio[] | null {
@@ -88,11 +100,11 @@ function stdioEntries(stdio: unknown, input: Buffer | undefined): SyncStdio[] | 
   for (let i = 0; i < list.length; i++) {
     let s = list[i]
     if (isNullish(s)) s = i < 3 ? 'pipe' : 'ignore'
-    if (s === 'pipe' || s === 'overlapped') out.push(i === 0 && input !== undefined ? { type: 'pipe', readable: true, writable: false, input } : { type: 'pipe', readable: i === 0, writable: i !== 0 })
+    if (s === 'pipe') out.push(i === 0 && input !== undefined ? { type: 'pipe', readable: true, writable: false, input } : { type: 'pipe', readable: i === 0, writable: i !== 0 })
     else if (s === 'ignore') out.push({ type: 'ignore' })
     else if (s === 'inherit') out.push({ type: 'inherit', fd: i })
-    else if (typeof s === 'number') out.push({ type: 'fd', fd: s })
-    else if (typeof s === 'object' && typeof (s as { fd?: unknown }).fd === 'number') out.push({ type: 'fd', fd: (s as { fd: number }).fd })
+    else if (typeof s === 'number' && openFd(s)) out.push({ type: 'fd', fd: s })
+    else if (typeof s === 'object' && s !== null && typeof (s as { fd?: unknown }).fd === 'number' && openFd((s as { fd: number }).fd)) out.push({ type: 'fd', fd: (s as { fd: number }).fd })
     else return null
   }
   return out
@@ -134,7 +146,12 @@ function normalize(file: unknown, args: unknown, rawOptions: unknown): Normalize
     exe = typeof shell === 'string' ? shell : '/bin/sh'
     list = ['-c', command]
   }
-  const encoding = typeof o['encoding'] === 'string' ? (o['encoding'] as string) : undefined
+  // Node converts the output when `encoding` is truthy and not 'buffer' (an unknown one throws
+  // after the child ran): only the encodings Buffer knows are modelled.
+  const rawEncoding = o['encoding']
+  if (rawEncoding && rawEncoding !== 'buffer' && !(typeof rawEncoding === 'string' && Buffer.isEncoding(rawEncoding))) return null
+  if (rawEncoding === 'buffer' && typeof rawInput === 'string') return null
+  const encoding = rawEncoding && rawEncoding !== 'buffer' ? (rawEncoding as string) : undefined
   let input: Buffer | undefined
   if (typeof rawInput === 'string') input = Buffer.from(rawInput, (encoding ?? 'utf8') as BufferEncoding)
   else if (ArrayBuffer.isView(rawInput)) input = Buffer.from(rawInput.buffer, rawInput.byteOffset, rawInput.byteLength)
@@ -145,7 +162,8 @@ function normalize(file: unknown, args: unknown, rawOptions: unknown): Normalize
   if (childEnvObject !== process.env) {
     for (const key in childEnvObject) {
       const value = childEnvObject[key]
-      if (hasNul(key) || (value !== undefined && hasNul(String(value)))) return null
+      // Node builds `${key}=${value}`, which throws for a Symbol.
+      if (hasNul(key) || typeof value === 'symbol' || (value !== undefined && hasNul(String(value)))) return null
     }
   }
   return {

@@ -73,6 +73,20 @@ function isPipe(s: SyncStdio): boolean {
 }
 
 /**
+ * An fd the child can be given: open in this process. A closed or negative one makes the real
+ * spawn fail (EBADF) or Node treat the entry otherwise; such calls reach Node's original.
+ */
+export function openFd(fd: number | undefined): boolean {
+  if (fd === undefined || !Number.isInteger(fd) || fd < 0) return false
+  try {
+    fs.fstatSync(fd)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
  * Calls the emulator may answer: no option that changes what the child is (detached, uid,
  * gid, argv0), a usable cwd, and stdio made of pipes, `ignore` and inherited fds. What goes
  * to the child's stdin (`input`, an inherited fd) does not matter: the emulator never answers
@@ -81,7 +95,8 @@ function isPipe(s: SyncStdio): boolean {
 export function syncEmulability(options: SyncSpawnOptions): Emulability {
   if (options.detached === true || options.uid != null || options.gid != null) return false
   if (options.args[0] !== options.file || !usableCwd(options.cwd)) return false
-  return options.stdio.every((s) => isPipe(s) || s.type === 'ignore' || s.type === 'inherit' || s.type === 'fd')
+  // Not 'overlapped': Node 20's spawnSync aborts on it (an emulated answer would not).
+  return options.stdio.every((s) => s.type === 'pipe' || s.type === 'ignore' || ((s.type === 'inherit' || s.type === 'fd') && openFd(s.fd)))
 }
 
 const EMPTY = Buffer.alloc(0)

@@ -14,6 +14,7 @@ import { type CommandRegistry, dispatch } from '../commands'
 import type { AndOr, Command, List, Pipeline, Redir, SimpleCommand } from './ast'
 import { ExitUnwind, Unsupported, bail } from './bail'
 import { DASH_BUILTINS, DASH_KEYWORDS, DASH_SPECIAL_BUILTINS } from './builtins'
+import { withinExecLimits } from '../exec-limits'
 import { bytesToUtf8, toFsPath, utf8ToBytes } from '../bytes'
 import { expandToString, expandWord } from './expand'
 import type { ExpandHost } from './expand'
@@ -439,6 +440,7 @@ class Shell implements ExpandHost {
     const program = this.opts.registry.get(base)
     if (program === undefined || !isSystemBinary(found.real, program.name)) bail(`not emulated: ${name}`)
     const env = this.environment(assigns)
+    if (!withinExecLimits(argv, env, true)) bail('the arguments and environment may exceed what exec accepts (E2BIG)')
     const args: string[] = []
     for (let i = 1; i < argv.length; i++) args.push(toUtf8(argv[i]!))
     const input = fds.in
