@@ -4,13 +4,12 @@
  * applied here once for every path; the shell reader and interpreter are loaded only for shell
  * lines, and each program only when a request names it (commands/table.ts).
  */
-import * as fs from 'node:fs'
 import type { EmulatedCommand, EmulationRequest, EmulationResult } from './types'
 import { commandRegistry, dispatch } from './commands'
 import { PRELOAD_FILE, loaderVarsSet, preloadListed } from './commands/info/env-guard'
 import { withinExecLimits } from './exec-limits'
 import { inRequest } from './request'
-import { EXECVP_DEFAULT_PATH, hasDotDot, isSystemBinary, lookupCommand } from './resolve'
+import { EXECVP_DEFAULT_PATH, enterableDir, isSystemBinary, lookupCommand } from './resolve'
 import type { List } from './shell/ast'
 import { Unsupported } from './shell/bail'
 
@@ -36,22 +35,6 @@ let shellRun: typeof import('./shell/run') | undefined
 
 function declined(reason: string): Declined {
   return { declined: true, reason }
-}
-
-/**
- * Whether the child can start in `cwd`: an absolute path without `..` (which the kernel takes
- * after symlinks, not as text) to a directory this process may enter (spawn changes into it
- * before it drops to other credentials). A removed directory fails here; a child left in one
- * would answer otherwise (dash's "getcwd() failed", globbing that sees no `.` and `..`).
- */
-function usableCwd(cwd: string): boolean {
-  if (cwd[0] !== '/' || hasDotDot(cwd)) return false
-  try {
-    fs.accessSync(cwd.endsWith('/') ? cwd + '.' : cwd + '/.', fs.constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
 }
 
 function parsed(script: string): List | Unsupported {
@@ -141,7 +124,9 @@ export function answer(req: EmulationRequest): EmulationResult | Declined {
       if (loaderVarsSet(process.env)) return declined("the loader guard: this process's environment sets a dynamic loader variable")
       liveView ??= (require('./commands/info/view') as typeof import('./commands/info/view')).liveSystemView()
       if (preloadListed(liveView)) return declined(`the loader guard: ${PRELOAD_FILE} exists`)
-      if (!usableCwd(req.ctx.cwd)) return declined('the working directory is not an absolute path to a directory that can be entered')
+      // A child left in a removed directory would answer otherwise (dash's "getcwd() failed",
+      // globbing that sees no `.` and `..`).
+      if (req.ctx.cwd[0] !== '/' || !enterableDir(req.ctx.cwd)) return declined('the working directory is not an absolute path to a directory that can be entered')
       const argv = req.kind === 'shell' ? [req.shell, '-c', req.script] : [req.argv0 ?? req.file, ...req.args]
       if (!withinExecLimits(argv, req.ctx.env)) return declined('the arguments and environment may exceed what exec accepts (E2BIG)')
       if (req.kind === 'shell') return runShell(req.shell, req.shell, req.script, req)

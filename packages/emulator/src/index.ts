@@ -11,7 +11,7 @@ import type { EmulationRequest, EmulationResult } from './types'
 
 export type { ChildContext, CommandIO, EmulatedCommand, EmulationRequest, EmulationResult } from './types'
 export type { Credentials } from './resolve'
-export { canExecute, execvpTarget, hasDotDot } from './resolve'
+export { canExecute, enterableDir, execvpTarget } from './resolve'
 export type { Declined } from './dispatch'
 export { DASH_BUILTINS as SHELL_BUILTINS } from './shell/builtins'
 export type { ProgramWords } from './shell/words'

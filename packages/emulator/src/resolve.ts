@@ -62,6 +62,22 @@ export function hasDotDot(p: string): boolean {
   return /(^|\/)\.\.(\/|$)/.test(p)
 }
 
+/**
+ * Whether a child can be started in `dir` (absolute, or relative to this process's cwd): a
+ * directory this process may enter (spawn changes into it before it drops to other
+ * credentials), named without `..`, which the kernel takes after the symlinks before it where
+ * any text normalisation of the path would erase it. A removed directory fails here.
+ */
+export function enterableDir(dir: string): boolean {
+  if (dir === '' || hasDotDot(dir)) return false
+  try {
+    fs.accessSync(dir.endsWith('/') ? dir + '.' : dir + '/.', fs.constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
+
 type Probe = 'absent' | 'runnable' | 'other'
 
 /**

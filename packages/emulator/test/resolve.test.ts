@@ -2,7 +2,7 @@ import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { canExecute, clearResolveCache, execvpTarget, isSystemBinary, lookupCommand, lookupInPath, pathElements, reachable, testExecutableFile } from '../src/resolve'
+import { canExecute, clearResolveCache, enterableDir, execvpTarget, isSystemBinary, lookupCommand, lookupInPath, pathElements, reachable, testExecutableFile } from '../src/resolve'
 
 const uid = process.getuid!()
 const gid = process.getgid!()
@@ -172,6 +172,28 @@ t.test('a `..` after a symlink: the kernel goes up from the link\'s target, not 
   t.same(lookupInPath('tool', `${root}/later:x/../y`, root, creds), { kind: 'unclear' })
   t.same(lookupCommand(`${root}/link/../bin/tool`, '', root, creds), { kind: 'unclear' })
   t.same(lookupCommand('link/../bin/tool', '', root, creds), { kind: 'unclear' })
+  t.end()
+})
+
+t.test('enterableDir: the directories a child can be started in', (t) => {
+  const os = require('node:os') as typeof import('node:os')
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'aam-enter-')))
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
+  fs.mkdirSync(path.join(root, 'real', 'sub'), { recursive: true })
+  fs.symlinkSync('real/sub', path.join(root, 'link'))
+  fs.writeFileSync(path.join(root, 'file'), '')
+  const gone = path.join(root, 'gone')
+  fs.mkdirSync(gone)
+  fs.rmdirSync(gone)
+  t.ok(enterableDir(root))
+  t.ok(enterableDir(root + '/'))
+  t.ok(enterableDir(path.join(root, 'link')), 'through a symlink')
+  t.ok(enterableDir('.'), 'relative to this process')
+  t.notOk(enterableDir(''), 'empty')
+  t.notOk(enterableDir(path.join(root, 'file')), 'a file')
+  t.notOk(enterableDir(gone), 'removed')
+  t.notOk(enterableDir(`${root}/link/..`), '`..` (here the kernel reaches real, the text root)')
+  t.notOk(enterableDir(`${root}/real/..`), '`..` even without a symlink before it')
   t.end()
 })
 

@@ -4,7 +4,7 @@ import type { EmulationResult } from '@apparmor-monkeys/emulator'
 import { type EnvObject, type SpawnCall, idsOf, stdoutIsTTY } from './call'
 import type { Engine } from './engine'
 import type { Verdict } from './policy'
-import { type RawSyncResult, type SyncSpawnOptions, type SyncStdio, deniedSyncResult, emulatedSyncResult, openFd, syncEmulability } from './sync'
+import { type RawSyncResult, type SyncSpawnOptions, type SyncStdio, deniedSyncResult, emulatedSyncResult, syncEmulability } from './sync'
 
 /**
  * The API layer of the synchronous calls: `spawnSync`, `execSync` and `execFileSync` of the
@@ -103,8 +103,8 @@ function stdioEntries(stdio: unknown, input: Buffer | undefined): SyncStdio[] | 
     if (s === 'pipe') out.push(i === 0 && input !== undefined ? { type: 'pipe', readable: true, writable: false, input } : { type: 'pipe', readable: i === 0, writable: i !== 0 })
     else if (s === 'ignore') out.push({ type: 'ignore' })
     else if (s === 'inherit') out.push({ type: 'inherit', fd: i })
-    else if (typeof s === 'number' && openFd(s)) out.push({ type: 'fd', fd: s })
-    else if (typeof s === 'object' && s !== null && typeof (s as { fd?: unknown }).fd === 'number' && openFd((s as { fd: number }).fd)) out.push({ type: 'fd', fd: (s as { fd: number }).fd })
+    else if (typeof s === 'number') out.push({ type: 'fd', fd: s })
+    else if (typeof s === 'object' && s !== null && typeof (s as { fd?: unknown }).fd === 'number') out.push({ type: 'fd', fd: (s as { fd: number }).fd })
     else return null
   }
   return out

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs'
-import { type EmulationResult, hasDotDot } from '@apparmor-monkeys/emulator'
+import { type EmulationResult, enterableDir } from '@apparmor-monkeys/emulator'
 import { type SpawnCall, idsOf, stdoutIsTTY } from './call'
 import { emulatedPid, uvErrno, writeToFd } from './emulated'
 import type { Engine } from './engine'
@@ -52,24 +52,17 @@ export function syncCall(options: SyncSpawnOptions): SpawnCall {
 }
 
 /**
- * A directory the child could chdir into (real spawns fail with ENOENT/EACCES otherwise), named
- * without `..`: the kernel takes `..` after the symlinks before it (`link/..` is the parent of
- * the link's target), where the emulator's view of the cwd (path.resolve) would erase it as text.
+ * No cwd (the child stays in ours), or a directory the child could chdir into, as its chdir
+ * sees it (real spawns fail with ENOENT/EACCES otherwise), named without `..` (`link/..` is the
+ * parent of the link's target, where the emulator's view of the cwd, path.resolve, would erase
+ * it as text): the emulator's enterableDir.
  */
 export function usableCwd(cwd: string | null | undefined): boolean {
-  if (cwd === undefined || cwd === null) return true
-  if (hasDotDot(cwd)) return false
-  try {
-    // As the child's chdir sees it: a relative cwd is taken from this process's.
-    fs.accessSync(cwd, fs.constants.X_OK)
-    return fs.statSync(cwd).isDirectory()
-  } catch {
-    return false
-  }
+  return cwd === undefined || cwd === null || enterableDir(cwd)
 }
 
 function isPipe(s: SyncStdio): boolean {
-  return s.type === 'pipe' || s.type === 'overlapped'
+  return s.type === 'pipe'
 }
 
 /**
@@ -96,7 +89,7 @@ export function syncEmulability(options: SyncSpawnOptions): Emulability {
   if (options.detached === true || options.uid != null || options.gid != null) return false
   if (options.args[0] !== options.file || !usableCwd(options.cwd)) return false
   // Not 'overlapped': Node 20's spawnSync aborts on it (an emulated answer would not).
-  return options.stdio.every((s) => s.type === 'pipe' || s.type === 'ignore' || ((s.type === 'inherit' || s.type === 'fd') && openFd(s.fd)))
+  return options.stdio.every((s) => isPipe(s) || s.type === 'ignore' || ((s.type === 'inherit' || s.type === 'fd') && openFd(s.fd)))
 }
 
 const EMPTY = Buffer.alloc(0)

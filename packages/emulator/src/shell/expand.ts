@@ -92,9 +92,11 @@ function expandParts(parts: readonly Part[], host: ExpandHost, b: Buf): void {
 }
 
 function expandParam(p: Extract<Part, { k: 'param' }>, host: ExpandHost, b: Buf): void {
-  if ((p.name === '@' || p.name === '*') && p.quoted) bail('quoted $@ / $* inside a word')
-  // dash counts $@ and $* as set with no positional parameters (`${@-x}` is empty, `${@+y}` is y).
-  if ((p.name === '@' || p.name === '*') && p.op !== '') bail(`\${${p.name}${p.op}…}`)
+  if (p.name === '@' || p.name === '*') {
+    if (p.quoted) bail('quoted $@ / $* inside a word')
+    // dash counts $@ and $* as set with no positional parameters (`${@-x}` is empty, `${@+y}` is y).
+    if (p.op !== '') bail(`\${${p.name}${p.op}…}`)
+  }
   const value = host.param(p.name)
   switch (p.op) {
     case '':

@@ -205,13 +205,13 @@ function fsPath(p: string): string | Buffer {
  * a relative HOME or XDG_CONFIG_HOME) against its own cwd, which setup may have moved to the
  * work tree's top; never against this process's cwd.
  */
-function absolute(p: string): string {
-  return p[0] === '/' ? p : decline()
+function requireAbsolute(p: string): void {
+  if (p[0] !== '/') decline()
 }
 
 /** A config file's bytes; null when it does not exist (git skips it). */
 function readConfig(p: string): string | null {
-  absolute(p)
+  requireAbsolute(p)
   let st: fs.Stats | undefined
   try {
     st = fs.statSync(fsPath(p), { throwIfNoEntry: false })
@@ -289,7 +289,7 @@ function globalPaths(env: Env): { user: string; xdg: string | null } {
 }
 
 function readable(p: string): boolean {
-  absolute(p)
+  requireAbsolute(p)
   try {
     fs.accessSync(fsPath(p), fs.constants.R_OK)
     return true
