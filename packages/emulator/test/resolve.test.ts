@@ -147,13 +147,21 @@ t.test('execvpTarget: what a child with these ids would run (compared with real 
   t.end()
 })
 
-t.test('a `..` after a symlink: the kernel goes up from the link\'s target, not by erasing text', (t) => {
+/**
+ * A tree outside any repository (removed at the end) with `link -> real/sub`: `link/..` is
+ * `real` to the kernel and the tree's root to the text.
+ */
+function linkedTree(t: Tap.Test): string {
   const os = require('node:os') as typeof import('node:os')
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'aam-dotdot-')))
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
-  // link -> real/sub: link/.. is real (the kernel), not root (the text).
   fs.mkdirSync(path.join(root, 'real', 'sub'), { recursive: true })
   fs.symlinkSync('real/sub', path.join(root, 'link'))
+  return root
+}
+
+t.test('a `..` after a symlink: the kernel goes up from the link\'s target, not by erasing text', (t) => {
+  const root = linkedTree(t)
   exe(path.join(root, 'real', 'bin', 'tool'), '#!/bin/sh\necho real\n')
   exe(path.join(root, 'bin', 'tool'), '#!/bin/sh\necho lexical\n')
   exe(path.join(root, 'later', 'tool'), '#!/bin/sh\necho later\n')
@@ -176,11 +184,7 @@ t.test('a `..` after a symlink: the kernel goes up from the link\'s target, not 
 })
 
 t.test('enterableDir: the directories a child can be started in', (t) => {
-  const os = require('node:os') as typeof import('node:os')
-  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'aam-enter-')))
-  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }))
-  fs.mkdirSync(path.join(root, 'real', 'sub'), { recursive: true })
-  fs.symlinkSync('real/sub', path.join(root, 'link'))
+  const root = linkedTree(t)
   fs.writeFileSync(path.join(root, 'file'), '')
   const gone = path.join(root, 'gone')
   fs.mkdirSync(gone)
